@@ -1,0 +1,106 @@
+"""How close samples are to the exact target pi_1, and the loss floor of conditional flow matching."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._checks import check_count, check_points
+from .distributions import black_cells, in_checkerboard, sample_checkerboard, sample_gaussian
+from .interpolants import Interpolant
+from .marginal import LINEAR, marginal_velocity
+from .training import sample_time
+
+
+def in_support_fraction(x: torch.Tensor, *, grid_size: int = 4, scale: float = 2.0) -> float:
+    """Fraction of the points x, shape (n, 2), that land on a black cell (1.0 is perfect)."""
+    check_points("x", x)
+    if len(x) == 0:
+        raise ValueError("x must hold at least one point")
+    return in_checkerboard(x, grid_size=grid_size, scale=scale).to(torch.float64).mean().item()
+
+
+def sliced_wasserstein(
+    x: torch.Tensor, y: torch.Tensor, *, n_projections: int = 256, generator: torch.Generator | None = None
+) -> float:
+    """Sliced 2-Wasserstein distance between two point clouds, shapes (n, 2) and (m, 2).
+
+    Both are projected on `n_projections` random directions; in 1-D the optimal coupling matches
+    quantiles. With n != m both are compared at min(n, m) common quantile levels.
+    """
+    check_points("x", x)
+    check_points("y", y)
+    n_projections = check_count("n_projections", n_projections, minimum=1)
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError("x and y must each hold at least one point")
+    angle = torch.rand(n_projections, generator=generator, dtype=torch.float64) * (2 * torch.pi)
+    directions = torch.stack([torch.cos(angle), torch.sin(angle)], dim=1).to(x.device)
+    px = torch.sort(x.to(torch.float64) @ directions.T, dim=0).values
+    py = torch.sort(y.to(torch.float64).to(x.device) @ directions.T, dim=0).values
+    if len(px) != len(py):
+        m = min(len(px), len(py))
+        levels = (torch.arange(m, dtype=torch.float64, device=x.device) + 0.5) / m
+        px = torch.quantile(px, levels, dim=0)
+        py = torch.quantile(py, levels, dim=0)
+    return (px - py).pow(2).mean().sqrt().item()
+
+
+def _target_bin_mass(edges: torch.Tensor, grid_size: int, scale: float) -> torch.Tensor:
+    """Exact pi_1 mass of each histogram bin, shape (bins, bins) indexed [x-bin, y-bin]."""
+    corners = black_cells(grid_size=grid_size, scale=scale)
+    side = 2 * scale / grid_size
+    lo, hi = edges[:-1], edges[1:]
+
+    def overlap(axis: int) -> torch.Tensor:  # (K, bins): length of bin ∩ cell along one axis
+        c_lo = corners[:, axis : axis + 1]
+        return (torch.minimum(hi, c_lo + side) - torch.maximum(lo, c_lo)).clamp(min=0)
+
+    return torch.einsum("ki,kj->ij", overlap(0), overlap(1)) / (len(corners) * side * side)
+
+
+def histogram_tv(x: torch.Tensor, *, bins: int = 40, grid_size: int = 4, scale: float = 2.0) -> float:
+    """Total-variation distance between the histogram of x and the exact pi_1, on bins x bins squares.
+
+    The bins tile [-scale, scale]^2; points outside count fully as error. 0 is perfect, 1 the worst.
+    """
+    check_points("x", x)
+    bins = check_count("bins", bins, minimum=1)
+    if len(x) == 0:
+        raise ValueError("x must hold at least one point")
+    edges = torch.linspace(-scale, scale, bins + 1, dtype=torch.float64)
+    x = x.detach().to("cpu", torch.float64)
+    inside = ((x >= -scale) & (x <= scale)).all(dim=1)
+    idx = torch.floor((x[inside] + scale) / (2 * scale) * bins).long().clamp(0, bins - 1)
+    counts = torch.zeros(bins * bins, dtype=torch.float64)
+    counts.index_add_(0, idx[:, 0] * bins + idx[:, 1], torch.ones(len(idx), dtype=torch.float64))
+    empirical = counts.reshape(bins, bins) / len(x)
+    target = _target_bin_mass(edges, grid_size, scale)
+    outside = 1.0 - inside.to(torch.float64).mean()
+    return 0.5 * ((empirical - target).abs().sum() + outside).item()
+
+
+def loss_floor(
+    *,
+    interpolant: Interpolant | None = None,
+    n: int = 200_000,
+    time_sampling: str = "uniform",
+    generator: torch.Generator | None = None,
+    grid_size: int = 4,
+    scale: float = 2.0,
+) -> float:
+    """Monte Carlo estimate of the irreducible loss E ||u_t - v*(x_t, t)||^2.
+
+    This is the conditional flow matching loss of the best possible model, the exact marginal
+    field v*: the loss a trained model approaches but can never go below. `time_sampling` must be
+    the one used in training (see `fm.train`); the standard error is about 1 / sqrt(n) relative.
+    """
+    n = check_count("n", n, minimum=1)
+    interpolant = LINEAR if interpolant is None else interpolant
+    x_0 = sample_gaussian(n, generator=generator).to(torch.float64)
+    x_1 = sample_checkerboard(n, grid_size=grid_size, scale=scale, generator=generator).to(torch.float64)
+    t = sample_time(n, time_sampling, generator=generator).to(torch.float64)
+    x_t = interpolant.interpolate(x_0, x_1, t)
+    u_t = interpolant.conditional_velocity(x_0, x_1, t)
+    v = marginal_velocity(x_t, t, interpolant=interpolant, grid_size=grid_size, scale=scale)
+    return (u_t - v).pow(2).sum(dim=1).mean().item()

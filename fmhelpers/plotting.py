@@ -1,0 +1,177 @@
+"""Pure plotting functions: each draws on `ax` (a new figure when None) and returns the axes.
+
+One style everywhere: source pi_0 in purple, target / samples in red, equal aspect, fixed limits.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from ._checks import check_points
+from .distributions import black_cells
+
+STYLE = {"source": "#6a3d9a", "target": "#d62728", "field": "#1f77b4", "exact": "#2ca02c",
+         "point_size": 2.0, "alpha": 0.5, "lim": 3.0}
+
+
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float] = (4, 4)) -> plt.Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _square(ax: plt.Axes, lim: float) -> None:
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal", "box")
+
+
+def draw_board(ax: plt.Axes, *, grid_size: int = 4, scale: float = 2.0) -> plt.Axes:
+    """Shade the black cells of the target checkerboard lightly, as a background."""
+    side = 2 * scale / grid_size
+    for cx, cy in black_cells(grid_size=grid_size, scale=scale).tolist():
+        ax.add_patch(plt.Rectangle((cx, cy), side, side, color="0.9", zorder=0, lw=0))
+    return ax
+
+
+def plot_samples(
+    x: torch.Tensor,
+    ax: plt.Axes | None = None,
+    *,
+    title: str | None = None,
+    color: str | None = None,
+    lim: float | None = None,
+    board: bool = False,
+    max_points: int = 5000,
+) -> plt.Axes:
+    """Scatter plot of points x, shape (n, 2) (at most `max_points` of them)."""
+    check_points("x", x)
+    ax = _axes(ax)
+    if board:
+        draw_board(ax)
+    pts = x[:max_points].detach().cpu().numpy()
+    ax.scatter(pts[:, 0], pts[:, 1], s=STYLE["point_size"], alpha=STYLE["alpha"],
+               color=color or STYLE["target"], linewidths=0, rasterized=True)
+    _square(ax, lim or STYLE["lim"])
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_velocity_field(
+    velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    t: float,
+    ax: plt.Axes | None = None,
+    *,
+    n_grid: int = 17,
+    lim: float | None = None,
+    color: str | None = None,
+    title: str | None = None,
+) -> plt.Axes:
+    """Quiver plot of velocity(x, t) on an n_grid x n_grid grid of points."""
+    ax = _axes(ax)
+    lim = lim or STYLE["lim"]
+    g = torch.linspace(-lim, lim, n_grid)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    pts = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+    with torch.no_grad():
+        v = velocity(pts, torch.full((len(pts), 1), float(t))).cpu().numpy()
+    ax.quiver(pts[:, 0].numpy(), pts[:, 1].numpy(), v[:, 0], v[:, 1], color=color or STYLE["field"],
+              angles="xy", scale_units="xy", scale=max(np.abs(v).max(), 1e-9) / (lim / n_grid * 1.8))
+    _square(ax, lim)
+    ax.set_title(title or f"velocity at t = {t:.2f}")
+    return ax
+
+
+def plot_trajectories(
+    trajectory: torch.Tensor,
+    ax: plt.Axes | None = None,
+    *,
+    n_show: int = 50,
+    lim: float | None = None,
+    title: str | None = None,
+) -> plt.Axes:
+    """Paths of single samples: trajectory of shape (n_steps + 1, n, 2); start purple, end red."""
+    if trajectory.dim() != 3 or trajectory.shape[2] != 2:
+        raise ValueError(f"trajectory must have shape (n_steps + 1, n, 2), got {tuple(trajectory.shape)}")
+    ax = _axes(ax)
+    path = trajectory[:, :n_show].detach().cpu().numpy()
+    ax.plot(path[:, :, 0], path[:, :, 1], color="0.5", lw=0.6, alpha=0.7)
+    ax.scatter(path[0, :, 0], path[0, :, 1], s=8, color=STYLE["source"], zorder=3)
+    ax.scatter(path[-1, :, 0], path[-1, :, 1], s=8, color=STYLE["target"], zorder=3)
+    _square(ax, lim or STYLE["lim"])
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_time_grid(
+    frames: Mapping[float, torch.Tensor],
+    axes: Sequence[plt.Axes] | None = None,
+    *,
+    color: str | None = None,
+    lim: float | None = None,
+    row_label: str | None = None,
+) -> Sequence[plt.Axes]:
+    """Small multiples: one scatter plot per time, frames = {t: points of shape (n, 2)}."""
+    if axes is None:
+        _, axes = plt.subplots(1, len(frames), figsize=(2.2 * len(frames), 2.4))
+    axes = list(np.atleast_1d(axes))
+    if len(axes) != len(frames):
+        raise ValueError(f"axes must hold {len(frames)} axes, one per frame, got {len(axes)}")
+    for ax, (t, x) in zip(axes, frames.items()):
+        plot_samples(x, ax, title=f"t = {t:g}", color=color, lim=lim)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if row_label:
+        axes[0].set_ylabel(row_label)
+    return axes
+
+
+def plot_density(
+    density: Callable[[torch.Tensor], torch.Tensor],
+    ax: plt.Axes | None = None,
+    *,
+    n_grid: int = 120,
+    lim: float | None = None,
+    title: str | None = None,
+) -> plt.Axes:
+    """Heat map of density(x) for x on an n_grid x n_grid grid; density maps (m, 2) -> (m,)."""
+    ax = _axes(ax)
+    lim = lim or STYLE["lim"]
+    g = torch.linspace(-lim, lim, n_grid, dtype=torch.float64)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    values = density(torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)).reshape(n_grid, n_grid)
+    ax.imshow(values.cpu().numpy(), origin="lower", extent=(-lim, lim, -lim, lim), cmap="magma")
+    _square(ax, lim)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_loss(
+    losses: Sequence[float],
+    ax: plt.Axes | None = None,
+    *,
+    floor: float | None = None,
+    window: int = 50,
+) -> plt.Axes:
+    """Training loss per iteration (light) with a moving average (dark) and the loss floor (dashed)."""
+    ax = _axes(ax, figsize=(6, 3.5))
+    y = np.asarray(losses, dtype=float)
+    if y.ndim != 1 or len(y) == 0:
+        raise ValueError("losses must be a non-empty sequence of numbers")
+    ax.plot(y, color=STYLE["field"], alpha=0.25, lw=0.8, label="loss per iteration")
+    if len(y) >= window:
+        smooth = np.convolve(y, np.ones(window) / window, mode="valid")
+        ax.plot(np.arange(window - 1, len(y)), smooth, color=STYLE["field"], label=f"moving average ({window})")
+    if floor is not None:
+        ax.axhline(floor, color=STYLE["target"], ls="--", label=f"loss floor {floor:.3f}")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("CFM loss")
+    ax.legend(loc="upper right")
+    return ax

@@ -1,0 +1,101 @@
+"""Fixed-step ODE solvers for dX_t/dt = v(X_t, t) from t = 0 to t = 1 on the grid t_k = k / n_steps.
+
+All share one signature, `solver(velocity, x_0, n_steps, *, return_trajectory=False)`, where
+`velocity(x, t)` takes x of shape (n, 2) and t of shape (n, 1) and returns (n, 2). They run
+under `torch.no_grad()`, so no autograd graph is kept, and they keep the dtype of x_0.
+
+Which times they evaluate the field at: Euler uses t_k; midpoint t_k + h/2; Heun t_k and t_{k+1};
+RK4 t_k, t_k + h/2 and t_{k+1}. Heun and RK4 therefore evaluate at t = 1 on their last step.
+A learned field is finite there. The exact marginal field is singular at t = 1 off the support of
+pi_1; `fm.marginal_velocity` evaluates times above 1 - t_eps at 1 - t_eps (t_eps = 1e-3 by
+default), so a point a distance d off the support is pulled back at a speed of about d / t_eps.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ._checks import check_count, check_points
+
+Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+# Butcher tableaux (a, b, c): stage i is evaluated at t + c_i h on x + h * sum_j a_ij k_j.
+_TABLEAUX = {
+    "euler": ([], [1.0], [0.0]),
+    "midpoint": ([[0.5]], [0.0, 1.0], [0.0, 0.5]),
+    "heun": ([[1.0]], [0.5, 0.5], [0.0, 1.0]),
+    "rk4": ([[0.5], [0.0, 0.5], [0.0, 0.0, 1.0]], [1 / 6, 1 / 3, 1 / 3, 1 / 6], [0.0, 0.5, 0.5, 1.0]),
+}
+
+
+def _integrate(method: str, velocity: Velocity, x_0: torch.Tensor, n_steps: int, return_trajectory: bool) -> torch.Tensor:
+    if not callable(velocity):
+        raise TypeError(f"velocity must be callable as velocity(x, t), got {type(velocity).__name__}")
+    check_points("x_0", x_0)
+    n_steps = check_count("n_steps", n_steps, minimum=1)
+    a, b, c = _TABLEAUX[method]
+    h = 1.0 / n_steps
+    x = x_0
+    path = [x_0.clone()] if return_trajectory else None
+    ones = torch.ones(len(x_0), 1, dtype=x_0.dtype, device=x_0.device)
+    with torch.no_grad():
+        for k in range(n_steps):
+            t_k = k / n_steps
+            stages: list[torch.Tensor] = []
+            for i, c_i in enumerate(c):
+                x_i = x
+                for a_ij, k_j in zip(a[i - 1] if i else [], stages):
+                    if a_ij:
+                        x_i = x_i + (h * a_ij) * k_j
+                stages.append(velocity(x_i, ones * (t_k + c_i * h)).to(x_0.dtype))
+            if method == "euler":
+                x = x + h * stages[0]
+            else:
+                x = x + h * sum(b_i * k_i for b_i, k_i in zip(b, stages) if b_i)
+            if path is not None:
+                path.append(x)
+    return torch.stack(path) if path is not None else x
+
+
+def euler(velocity: Velocity, x_0: torch.Tensor, n_steps: int, *, return_trajectory: bool = False) -> torch.Tensor:
+    """Forward Euler: x_{k+1} = x_k + h v(x_k, t_k), h = 1 / n_steps, t_k = k / n_steps. Order 1.
+
+    Args:
+        velocity: callable v(x, t), x (n, 2), t (n, 1) -> (n, 2).
+        x_0: starting points, shape (n, 2).
+        n_steps: number of steps T >= 1.
+        return_trajectory: also return every intermediate state.
+
+    Returns:
+        x_T of shape (n, 2), or the trajectory of shape (n_steps + 1, n, 2).
+    """
+    return _integrate("euler", velocity, x_0, n_steps, return_trajectory)
+
+
+def midpoint(velocity: Velocity, x_0: torch.Tensor, n_steps: int, *, return_trajectory: bool = False) -> torch.Tensor:
+    """Explicit midpoint: x_{k+1} = x_k + h v(x_k + h/2 v(x_k, t_k), t_k + h/2). Order 2.
+
+    Two field evaluations per step; arguments and shapes as in `euler`.
+    """
+    return _integrate("midpoint", velocity, x_0, n_steps, return_trajectory)
+
+
+def heun(velocity: Velocity, x_0: torch.Tensor, n_steps: int, *, return_trajectory: bool = False) -> torch.Tensor:
+    """Heun (trapezoid with an Euler predictor). Order 2; evaluates at t = 1 on the last step.
+
+    Two field evaluations per step; arguments and shapes as in `euler`.
+    """
+    return _integrate("heun", velocity, x_0, n_steps, return_trajectory)
+
+
+def rk4(velocity: Velocity, x_0: torch.Tensor, n_steps: int, *, return_trajectory: bool = False) -> torch.Tensor:
+    """Classical fourth-order Runge-Kutta. Order 4; evaluates at t = 1 on the last step.
+
+    Four field evaluations per step; arguments and shapes as in `euler`.
+    """
+    return _integrate("rk4", velocity, x_0, n_steps, return_trajectory)
+
+
+SOLVERS = {"euler": euler, "midpoint": midpoint, "heun": heun, "rk4": rk4}

@@ -1,0 +1,256 @@
+"""Learning v_theta with the conditional flow matching loss, and saving/loading checkpoints.
+
+The loss for one batch, with t, x_0 ~ pi_0 and x_1 ~ pi_1 drawn independently:
+
+    L(theta) = mean_i || u_t(x_0^i, x_1^i) - v_theta(x_t^i, t^i) ||^2
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ._checks import check_count, check_positive, resolve_device
+from .distributions import sample_checkerboard, sample_gaussian
+from .interpolants import Interpolant, LinearInterpolant
+from .models import VelocityMLP
+
+CHECKPOINT_FORMAT = "fmhelpers-checkpoint-v1"
+TIME_SAMPLINGS = ("uniform", "late")
+
+# The project's recommended recipe (tuned in benchmarks/train_recipes.py; see its notes).
+DEFAULT_RECIPE = {
+    "n_iterations": 1500,
+    "batch_size": 1024,
+    "lr": 3e-3,
+    "lr_schedule": "cosine",
+    "time_sampling": "late",
+}
+
+
+def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Training times, shape (n, 1).
+
+    "uniform": t ~ U(0, 1), the write-up's choice. "late": density 2t on [0, 1] (t = sqrt(u)),
+    which spends more of the batch near t = 1, where the marginal field is sharpest.
+    """
+    n = check_count("n", n)
+    if time_sampling not in TIME_SAMPLINGS:
+        raise ValueError(f"time_sampling must be one of {TIME_SAMPLINGS}, got {time_sampling!r}")
+    u = torch.rand(n, 1, generator=generator)
+    return u if time_sampling == "uniform" else u.sqrt()
+
+
+def cfm_loss(
+    model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x_0: torch.Tensor,
+    x_1: torch.Tensor,
+    t: torch.Tensor,
+    *,
+    interpolant: Interpolant | None = None,
+) -> torch.Tensor:
+    """Conditional flow matching loss: mean over the batch of ||u_t - v_theta(x_t, t)||^2 (a scalar)."""
+    interpolant = LinearInterpolant() if interpolant is None else interpolant
+    x_t = interpolant.interpolate(x_0, x_1, t)
+    u_t = interpolant.conditional_velocity(x_0, x_1, t)
+    return (model(x_t, t) - u_t).pow(2).sum(dim=1).mean()
+
+
+@dataclass
+class TrainResult:
+    """What `train` returns: the trained model, one loss per iteration, optional weight snapshots."""
+
+    model: nn.Module
+    losses: list[float]
+    snapshots: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
+    seconds: float = 0.0
+    recipe: dict[str, Any] = field(default_factory=dict)
+
+
+def _lr_factor(schedule: str, step: int, total: int) -> float:
+    if schedule == "constant":
+        return 1.0
+    return 0.5 * (1 + math.cos(math.pi * step / total))  # cosine decay to 0
+
+
+def train(
+    model: nn.Module,
+    *,
+    interpolant: Interpolant | None = None,
+    n_iterations: int = DEFAULT_RECIPE["n_iterations"],
+    batch_size: int = DEFAULT_RECIPE["batch_size"],
+    lr: float = DEFAULT_RECIPE["lr"],
+    lr_schedule: str = DEFAULT_RECIPE["lr_schedule"],
+    time_sampling: str = DEFAULT_RECIPE["time_sampling"],
+    seed: int = 0,
+    progress: bool = True,
+    snapshot_every: int | None = None,
+    grid_size: int = 4,
+    scale: float = 2.0,
+    device: Any = None,
+) -> TrainResult:
+    """Train `model` in place with Adam on the conditional flow matching loss.
+
+    Each iteration draws a fresh batch: x_0 ~ pi_0, x_1 ~ pi_1 and t (see `sample_time`), all from
+    one generator seeded with `seed`, so a seeded run on the CPU gives the same numbers every time.
+
+    Args:
+        model: a velocity field module, e.g. `VelocityMLP()`; it is moved to `device`.
+        interpolant: the path (default `LinearInterpolant()`).
+        n_iterations, batch_size, lr: the optimisation budget.
+        lr_schedule: "constant" or "cosine" (decays the learning rate to 0 at the end).
+        time_sampling: "uniform" or "late" (see `sample_time`).
+        seed: seeds the batches.
+        progress: show a tqdm progress bar with the running loss.
+        snapshot_every: keep a copy of the weights at iteration 0 and every this many iterations
+            (and at the end), for "samples at different training iterations".
+        device: where to train (default: the model's device).
+
+    Returns:
+        TrainResult with .model, .losses (length n_iterations), .snapshots {iteration: state_dict}.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    n_iterations = check_count("n_iterations", n_iterations, minimum=1)
+    batch_size = check_count("batch_size", batch_size, minimum=1)
+    lr = check_positive("lr", lr)
+    if lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
+    if time_sampling not in TIME_SAMPLINGS:
+        raise ValueError(f"time_sampling must be one of {TIME_SAMPLINGS}, got {time_sampling!r}")
+    if snapshot_every is not None:
+        snapshot_every = check_count("snapshot_every", snapshot_every, minimum=1)
+    interpolant = LinearInterpolant() if interpolant is None else interpolant
+    if device is None:
+        device = next(model.parameters()).device
+    device = resolve_device(device)
+    model.to(device).train()
+
+    recipe = dict(n_iterations=n_iterations, batch_size=batch_size, lr=lr, lr_schedule=lr_schedule,
+                  time_sampling=time_sampling, seed=seed, interpolant=type(interpolant).__name__)
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(lr_schedule, step, n_iterations))
+    snapshots: dict[int, dict[str, torch.Tensor]] = {}
+
+    def keep(iteration: int) -> None:
+        snapshots[iteration] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+    from tqdm.auto import tqdm
+
+    losses: list[float] = []
+    bar = tqdm(range(n_iterations), desc="training", disable=not progress, mininterval=0.5)
+    start = time.perf_counter()
+    for iteration in bar:
+        if snapshot_every is not None and iteration % snapshot_every == 0:
+            keep(iteration)
+        x_0 = sample_gaussian(batch_size, generator=generator)
+        x_1 = sample_checkerboard(batch_size, grid_size=grid_size, scale=scale, generator=generator)
+        t = sample_time(batch_size, time_sampling, generator=generator)
+        loss = cfm_loss(model, x_0.to(device), x_1.to(device), t.to(device), interpolant=interpolant)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+        if progress and iteration % 25 == 0:
+            bar.set_postfix(loss=f"{sum(losses[-25:]) / len(losses[-25:]):.4f}", refresh=False)
+    seconds = time.perf_counter() - start
+    if snapshot_every is not None:
+        keep(n_iterations)
+    model.eval()
+    return TrainResult(model=model, losses=losses, snapshots=snapshots, seconds=seconds, recipe=recipe)
+
+
+@dataclass
+class Checkpoint:
+    """What `load_checkpoint` returns."""
+
+    model: VelocityMLP
+    losses: list[float]
+    snapshots: dict[int, dict[str, torch.Tensor]]
+    meta: dict[str, Any]
+
+    def model_at(self, iteration: int) -> VelocityMLP:
+        """A copy of the model with the weights snapshotted at `iteration`."""
+        if iteration not in self.snapshots:
+            raise ValueError(f"iteration must be one of {sorted(self.snapshots)}, got {iteration}")
+        model = copy.deepcopy(self.model)
+        model.load_state_dict(self.snapshots[iteration])
+        return model.eval()
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: VelocityMLP,
+    *,
+    losses: list[float] | None = None,
+    snapshots: dict[int, dict[str, torch.Tensor]] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """Write the model (and optionally its losses, snapshots and a metadata dict) atomically.
+
+    The file is written beside `path` under a temporary name and renamed over it, so a crash
+    never leaves a half-written checkpoint. Only tensors and plain Python values are stored, so
+    `load_checkpoint` can read it with `weights_only=True`.
+    """
+    if not isinstance(model, VelocityMLP):
+        raise TypeError(f"model must be a VelocityMLP, got {type(model).__name__}")
+    path = Path(path)
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "config": dict(model.config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "losses": torch.tensor(losses if losses is not None else [], dtype=torch.float64),
+        "snapshots": {int(k): v for k, v in (snapshots or {}).items()},
+        "meta": dict(meta or {}),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, *, device: Any = None) -> Checkpoint:
+    """Read a checkpoint written by `save_checkpoint` (with `torch.load(weights_only=True)`).
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ValueError: the file is not an fmhelpers checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no checkpoint file at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors come in many types
+        raise ValueError(f"path: {path.name} is not an fmhelpers checkpoint ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"path: {path.name} is not an fmhelpers checkpoint (format {CHECKPOINT_FORMAT} expected)")
+    model = VelocityMLP(**payload["config"], seed=None)
+    model.load_state_dict(payload["state_dict"])
+    model.to(resolve_device(device)).eval()
+    return Checkpoint(
+        model=model,
+        losses=payload["losses"].tolist(),
+        snapshots={int(k): v for k, v in payload["snapshots"].items()},
+        meta=payload["meta"],
+    )

@@ -1,0 +1,133 @@
+"""The exact marginal field against a brute-force numerical integral and against Monte Carlo."""
+
+import math
+
+import pytest
+import torch
+
+import fmhelpers as fm
+
+PATHS = [fm.LinearInterpolant(), fm.TrigInterpolant()]
+
+
+def _grid_posterior(x, t, path, m=100_000):
+    """E[X_1 | X_t = x] and p_t(x) by a midpoint rule, cell by cell and axis by axis (no CDFs used).
+
+    Given X_1 = y the likelihood N(x; beta y, alpha^2 I) is a product over the two axes, and pi_1
+    is uniform on each black cell, so each cell's integral is a product of two 1-D integrals.
+    """
+    a = path.alpha(torch.tensor(t, dtype=torch.float64))
+    b = path.beta(torch.tensor(t, dtype=torch.float64))
+    corners = fm.black_cells()
+    u = (torch.arange(m, dtype=torch.float64) + 0.5) / m  # midpoints in a cell of side 1
+    means, densities = [], []
+    for xi in x:  # in log space: far from the board at t near 1 the integrals underflow
+        log_mass = torch.zeros(len(corners), 2, dtype=torch.float64)
+        mean = torch.zeros(len(corners), 2, dtype=torch.float64)
+        for k, corner in enumerate(corners):
+            for d in range(2):
+                y = corner[d] + u
+                log_lik = -((xi[d] - b * y) ** 2) / (2 * a**2) - torch.log(math.sqrt(2 * math.pi) * a)
+                log_mass[k, d] = torch.logsumexp(log_lik, 0) - math.log(m)
+                mean[k, d] = (torch.softmax(log_lik, 0) * y).sum()
+        log_cell = log_mass.sum(1) - math.log(len(corners))  # prior 1/8 per cell, cell area 1
+        densities.append(torch.logsumexp(log_cell, 0).exp())
+        means.append((torch.softmax(log_cell, 0)[:, None] * mean).sum(0))
+    return torch.stack(means), torch.stack(densities)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+@pytest.mark.parametrize("t", [0.05, 0.3, 0.6, 0.8, 0.95])
+def test_velocity_and_density_match_a_numerical_integral(path, t, gen):
+    x = torch.randn(6, 2, generator=gen, dtype=torch.float64) * 1.5
+    mean_x1, density = _grid_posterior(x, t, path)
+    c = path.coefficients(torch.tensor(t, dtype=torch.float64))
+    # E[d_alpha X_0 + d_beta X_1 | x] with X_0 = (x - beta X_1) / alpha, from the integral
+    v_num = c.d_alpha_t * (x - c.beta_t * mean_x1) / c.alpha_t + c.d_beta_t * mean_x1
+    v = fm.marginal_velocity(x, t, interpolant=path)
+    rel = (v - v_num).norm(dim=1) / v_num.norm(dim=1)
+    assert rel.max() < 1e-4, rel
+    p = fm.marginal_density(x, t, interpolant=path)
+    assert ((p - density).abs() / density).max() < 1e-4
+
+
+def test_velocity_is_orthogonal_to_functions_of_x_t_monte_carlo(gen):
+    """v* = E[u_t | x_t] means E[(u_t - v*(x_t)) g(x_t)] = 0 for every g; a 5% error is caught."""
+    n = 200_000
+    path = fm.LinearInterpolant()
+    x_0 = fm.sample_gaussian(n, generator=gen).double()
+    x_1 = fm.sample_checkerboard(n, generator=gen).double()
+    t = torch.rand(n, 1, generator=gen, dtype=torch.float64) * 0.9 + 0.05
+    x_t, u_t = path.interpolate(x_0, x_1, t), path.conditional_velocity(x_0, x_1, t)
+    v = fm.marginal_velocity(x_t, t)
+    for field, should_vanish in [(v, True), (1.05 * v, False)]:
+        r = u_t - field
+        moment = (r * x_t).mean(0)  # g(x) = x
+        stderr = (r * x_t).std(0) / math.sqrt(n)
+        assert ((moment.abs() < 4 * stderr).all()) == should_vanish, (moment, stderr)
+
+
+def test_density_matches_a_histogram_of_x_t(gen):
+    n, t = 400_000, 0.7
+    path = fm.LinearInterpolant()
+    x_t = path.interpolate(fm.sample_gaussian(n, generator=gen), fm.sample_checkerboard(n, generator=gen), t)
+    centres = torch.tensor([[-1.5, -0.5], [0.5, 0.5], [0.0, 0.0], [1.0, -1.2]], dtype=torch.float64)
+    h = 0.1
+    for c in centres:
+        frac = ((x_t.double() - c).abs() < h / 2).all(1).double().mean().item()
+        expected = fm.marginal_density(c[None], t).item() * h * h
+        assert abs(frac - expected) < 4 * math.sqrt(expected / n) + 1e-6, (c, frac, expected)
+
+
+def test_at_t0_the_field_points_to_the_mean_of_pi_1(gen):
+    x = fm.sample_gaussian(100, generator=gen)
+    v = fm.marginal_velocity(x, 0.0)
+    assert torch.allclose(v, -x)  # mean of pi_1 is (0, 0): v = E[X_1] - x
+    assert torch.allclose(fm.marginal_density(x.double(), 0.0), torch.exp(-(x.double() ** 2).sum(1) / 2) / (2 * math.pi))
+
+
+def test_one_euler_step_sends_every_sample_to_the_mean_of_pi_1(gen):
+    x_0 = fm.sample_gaussian(5_000, generator=gen)
+    x_1 = fm.euler(fm.marginal_velocity, x_0, 1)
+    mean_pi_1 = fm.sample_checkerboard(400_000, generator=gen).double().mean(0)
+    assert mean_pi_1.abs().max() < 0.01
+    assert x_1.abs().max().item() == 0.0  # exactly the mean (0, 0) of pi_1, for every sample
+
+
+def test_near_t1_inside_the_support_the_field_is_finite_and_outside_it_pulls_in():
+    inside = torch.tensor([[-1.5, -0.5]])
+    outside = torch.tensor([[-1.5, -1.05]])  # 0.05 below the black cell above it
+    assert fm.marginal_velocity(inside, 1.0).abs().max() < 5
+    v_out = fm.marginal_velocity(outside, 1.0)
+    assert v_out[0, 1] > 20 and abs(v_out[0, 0]) < v_out[0, 1] / 10  # pulled up, fast
+
+
+def test_float32_in_float32_out_and_t_shapes():
+    x = torch.tensor([[0.3, -0.2], [1.0, 1.0]])
+    a = fm.marginal_velocity(x, 0.5)
+    b = fm.marginal_velocity(x, torch.tensor([0.5, 0.5]))
+    c = fm.marginal_velocity(x, torch.full((2, 1), 0.5))
+    assert a.dtype == torch.float32 and torch.equal(a, b) and torch.equal(b, c)
+    assert fm.marginal_posterior_mean(x, 0.5).shape == (2, 2)
+
+
+def test_stable_far_from_the_board():
+    x = torch.tensor([[40.0, -35.0], [0.0, 60.0]], dtype=torch.float64)
+    for t in [0.01, 0.5, 0.99]:
+        assert torch.isfinite(fm.marginal_velocity(x, t)).all()
+        assert torch.isfinite(fm.marginal_density(x, t, log=True)).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, word",
+    [
+        (dict(x=torch.zeros(2, 3), t=0.5), ValueError, "x"),
+        (dict(x=torch.zeros(2, 2), t=2.0), ValueError, "t"),
+        (dict(x=torch.zeros(2, 2), t=torch.zeros(3)), ValueError, "t"),
+        (dict(x=torch.zeros(2, 2), t=0.5, interpolant="linear"), TypeError, "interpolant"),
+        (dict(x=torch.zeros(2, 2), t=0.5, t_eps=0.0), ValueError, "t_eps"),
+    ],
+)
+def test_bad_input_names_the_argument(kwargs, error, word):
+    with pytest.raises(error, match=rf"\b{word}\b"):
+        fm.marginal_velocity(**kwargs)

@@ -1,0 +1,53 @@
+import math
+
+import pytest
+import torch
+
+import fmhelpers as fm
+
+
+def test_in_support_fraction(gen):
+    assert fm.in_support_fraction(fm.sample_checkerboard(1000, generator=gen)) == 1.0
+    x = fm.sample_gaussian(200_000, generator=gen)
+    # by symmetry pi_0 puts exactly half of its mass inside [-2, 2]^2 on black cells
+    inside = (math.erf(2 / math.sqrt(2))) ** 2
+    assert abs(fm.in_support_fraction(x) - inside / 2) < 0.005
+
+
+def test_sliced_wasserstein(gen):
+    x = fm.sample_checkerboard(5000, generator=gen)
+    assert fm.sliced_wasserstein(x, x, generator=gen) == 0.0
+    shift = torch.tensor([0.6, -0.8])  # |shift| = 1: SW2 = sqrt(E cos^2) = 1/sqrt(2) over directions
+    sw = fm.sliced_wasserstein(x, x + shift, n_projections=4000, generator=gen)
+    assert abs(sw - 1 / math.sqrt(2)) < 0.02
+    y = fm.sample_checkerboard(3000, generator=gen)
+    assert fm.sliced_wasserstein(x, y, generator=gen) < 0.06  # different sizes, same law
+
+
+def test_histogram_tv(gen):
+    small = fm.histogram_tv(fm.sample_checkerboard(2_000, generator=gen))
+    large = fm.histogram_tv(fm.sample_checkerboard(200_000, generator=gen))
+    bad = fm.histogram_tv(fm.sample_gaussian(200_000, generator=gen))
+    assert large < small < 0.5 and large < 0.05 and bad > 0.5
+    assert fm.histogram_tv(torch.full((10, 2), 5.0)) == 1.0  # everything off the board
+
+
+def test_loss_floor_is_positive_and_stable():
+    a = fm.loss_floor(n=100_000, generator=torch.Generator().manual_seed(0))
+    b = fm.loss_floor(n=100_000, generator=torch.Generator().manual_seed(1))
+    assert 2.0 < a < 5.0 and abs(a - b) < 0.05
+
+
+@pytest.mark.parametrize(
+    "call, error, word",
+    [
+        (lambda: fm.in_support_fraction(torch.zeros(0, 2)), ValueError, "x"),
+        (lambda: fm.sliced_wasserstein(torch.zeros(3, 2), torch.zeros(3)), ValueError, "y"),
+        (lambda: fm.sliced_wasserstein(torch.zeros(3, 2), torch.zeros(3, 2), n_projections=0), ValueError, "n_projections"),
+        (lambda: fm.histogram_tv(torch.zeros(3, 2), bins=0), ValueError, "bins"),
+        (lambda: fm.loss_floor(n=0), ValueError, "n"),
+    ],
+)
+def test_bad_input_names_the_argument(call, error, word):
+    with pytest.raises(error, match=rf"\b{word}\b"):
+        call()

@@ -1,0 +1,122 @@
+import os
+import pickle
+
+import pytest
+import torch
+
+import fmhelpers as fm
+
+SMALL = dict(n_iterations=40, batch_size=128, progress=False)
+
+
+def _small_model():
+    return fm.VelocityMLP(hidden=32, n_layers=2)
+
+
+def test_seeded_training_is_reproducible():
+    a = fm.train(_small_model(), seed=3, **SMALL)
+    b = fm.train(_small_model(), seed=3, **SMALL)
+    c = fm.train(_small_model(), seed=4, **SMALL)
+    assert a.losses == b.losses and a.losses != c.losses
+    assert len(a.losses) == 40
+
+
+def test_loss_goes_down_and_stays_above_the_floor():
+    result = fm.train(_small_model(), n_iterations=300, batch_size=256, progress=False, time_sampling="uniform")
+    first, last = sum(result.losses[:20]) / 20, sum(result.losses[-50:]) / 50
+    floor = fm.loss_floor(n=50_000, generator=torch.Generator().manual_seed(0))
+    assert last < 0.8 * first
+    assert last > 0.95 * floor
+
+
+def test_snapshots_at_the_requested_iterations():
+    result = fm.train(_small_model(), snapshot_every=15, **SMALL)
+    assert sorted(result.snapshots) == [0, 15, 30, 40]
+    assert not torch.equal(result.snapshots[0]["net.0.weight"], result.snapshots[40]["net.0.weight"])
+    assert torch.equal(result.snapshots[40]["net.0.weight"], result.model.state_dict()["net.0.weight"])
+
+
+def test_cfm_loss_of_the_exact_field_is_the_floor():
+    g = torch.Generator().manual_seed(5)
+    n = 100_000
+    x_0, x_1 = fm.sample_gaussian(n, generator=g).double(), fm.sample_checkerboard(n, generator=g).double()
+    t = fm.sample_time(n, generator=g).double()
+    exact = fm.cfm_loss(fm.marginal_velocity, x_0, x_1, t).item()
+    worse = fm.cfm_loss(lambda x, s: 0.9 * fm.marginal_velocity(x, s), x_0, x_1, t).item()
+    assert abs(exact - fm.loss_floor(n=n, generator=torch.Generator().manual_seed(6))) < 0.05 and worse > exact
+
+
+def test_time_sampling():
+    g = torch.Generator().manual_seed(0)
+    late = fm.sample_time(100_000, "late", generator=g)
+    assert late.shape == (100_000, 1) and 0 <= late.min() and late.max() <= 1
+    assert abs(late.mean().item() - 2 / 3) < 0.005  # density 2t has mean 2/3
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, word",
+    [
+        (dict(n_iterations=0), ValueError, "n_iterations"),
+        (dict(batch_size=-1), ValueError, "batch_size"),
+        (dict(lr=0.0), ValueError, "lr"),
+        (dict(lr_schedule="step"), ValueError, "lr_schedule"),
+        (dict(time_sampling="early"), ValueError, "time_sampling"),
+        (dict(snapshot_every=0), ValueError, "snapshot_every"),
+    ],
+)
+def test_bad_input_names_the_argument(kwargs, error, word):
+    with pytest.raises(error, match=rf"\b{word}\b"):
+        fm.train(_small_model(), progress=False, **kwargs)
+    with pytest.raises(TypeError, match="model"):
+        fm.train("mlp", progress=False)
+
+
+def test_checkpoint_round_trip(tmp_path):
+    result = fm.train(_small_model(), snapshot_every=20, **SMALL)
+    path = fm.save_checkpoint(tmp_path / "sub" / "m.pt", result.model, losses=result.losses,
+                              snapshots=result.snapshots, meta={"recipe": result.recipe})
+    ckpt = fm.load_checkpoint(path)
+    x = torch.randn(4, 2)
+    assert torch.equal(ckpt.model(x, 0.5), result.model(x, 0.5))
+    assert ckpt.losses == pytest.approx(result.losses, rel=0, abs=1e-7)
+    assert ckpt.meta["recipe"]["n_iterations"] == 40
+    early = ckpt.model_at(0)
+    assert not torch.equal(early(x, 0.5), ckpt.model(x, 0.5))
+    assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temporary file left behind
+
+
+def test_a_failed_save_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    model = _small_model()
+    path = fm.save_checkpoint(tmp_path / "m.pt", model)
+    before = path.read_bytes()
+
+    def broken_save(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        fm.save_checkpoint(path, fm.VelocityMLP(hidden=32, n_layers=2, seed=9))
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.pt"]
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_loading_refuses_files_that_are_not_checkpoints(tmp_path):
+    text = tmp_path / "notes.pt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not an fmhelpers checkpoint"):
+        fm.load_checkpoint(text)
+    pickled = tmp_path / "evil.pt"
+    pickled.write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(ValueError, match="not an fmhelpers checkpoint"):
+        fm.load_checkpoint(pickled)  # weights_only=True refuses arbitrary objects
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(2)}, other)
+    with pytest.raises(ValueError, match="format"):
+        fm.load_checkpoint(other)
+    with pytest.raises(FileNotFoundError, match="path"):
+        fm.load_checkpoint(tmp_path / "missing.pt")

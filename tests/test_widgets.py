@@ -1,0 +1,49 @@
+import pytest
+
+import fmhelpers as fm
+from fmhelpers.widgets import SliderView, steps_slider, time_slider
+
+
+def _frames():
+    return {t: fm.sample_gaussian(200) * (1 - t) for t in (0.0, 0.25, 0.5, 1.0)}
+
+
+def test_moving_the_time_slider_changes_picture_and_readout():
+    view = time_slider(_frames(), lambda ax, x, t: fm.plot_samples(x, ax))
+    first_png, first_text = bytes(view.image.value), view.label.value
+    assert first_png.startswith(b"\x89PNG") and first_text == "t = 0.00"
+    view.slider.value = 2
+    assert view.value == 0.5 and view.label.value == "t = 0.50"
+    assert bytes(view.image.value) != first_png
+    view.slider.value = 0
+    assert bytes(view.image.value) == first_png  # the same value gives the same picture
+
+
+def test_steps_slider_with_readout_and_two_panels():
+    results = {n: fm.sample_gaussian(100) / n for n in (1, 2, 8)}
+    seen = []
+
+    def draw(axes, x, n):
+        seen.append(n)
+        fm.plot_samples(x, axes[0])
+        fm.plot_samples(-x, axes[1])
+
+    view = steps_slider(results, draw, readout=lambda n: f"<b>T = {n}</b>", ncols=2, value=2)
+    assert view.value == 2 and view.label.value == "<b>T = 2</b>"
+    view.slider.value = 2  # index of T = 8
+    assert view.label.value == "<b>T = 8</b>" and seen == [2, 8]
+    view.slider.value = 1
+    assert seen == [2, 8]  # cached: no second drawing
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="values"):
+        SliderView([], lambda ax, v: None)
+    with pytest.raises(TypeError, match="draw"):
+        SliderView([1, 2], "draw")
+    with pytest.raises(ValueError, match="value"):
+        SliderView([1, 2], lambda ax, v: None, value=3)
+    with pytest.raises(ValueError, match="frames"):
+        time_slider({1.5: None}, lambda ax, x, t: None)
+    with pytest.raises(ValueError, match="results"):
+        steps_slider({0: None}, lambda ax, x, n: None)
