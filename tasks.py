@@ -75,7 +75,7 @@ def bench() -> int:
 
 
 def checkpoint() -> int:
-    return run("-m", "fmhelpers.make_checkpoint", *sys.argv[2:])
+    return run("scripts/make_checkpoint.py", *sys.argv[2:])
 
 
 COMMANDS = {"lab": lab, "test": test, "bench": bench, "checkpoint": checkpoint}

@@ -9,17 +9,20 @@ from ._checks import best_device
 from .distributions import black_cells, checkerboard_density, in_checkerboard, sample_checkerboard, sample_gaussian
 from .interpolants import Coefficients, Interpolant, LinearInterpolant, TrigInterpolant
 from .marginal import marginal_density, marginal_posterior_mean, marginal_velocity
-from .metrics import histogram_tv, in_support_fraction, loss_floor, sliced_wasserstein
+from .metrics import count_crossings, histogram_tv, in_support_fraction, loss_floor, sliced_wasserstein
+from . import exercises, widgets
 from .models import VelocityMLP
 from .plotting import (
     STYLE,
     draw_board,
     plot_density,
     plot_loss,
+    plot_quiver,
     plot_samples,
     plot_time_grid,
     plot_trajectories,
     plot_velocity_field,
+    velocity_grid,
 )
 from .solvers import SOLVERS, euler, heun, midpoint, rk4
 from .training import (
@@ -28,6 +31,7 @@ from .training import (
     TrainResult,
     cfm_loss,
     load_checkpoint,
+    load_or_train,
     sample_time,
     save_checkpoint,
     train,

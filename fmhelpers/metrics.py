@@ -104,3 +104,25 @@ def loss_floor(
     u_t = interpolant.conditional_velocity(x_0, x_1, t)
     v = marginal_velocity(x_t, t, interpolant=interpolant, grid_size=grid_size, scale=scale)
     return (u_t - v).pow(2).sum(dim=1).mean().item()
+
+
+def count_crossings(paths: torch.Tensor) -> int:
+    """Number of pairs of paths whose drawn curves cross, for paths of shape (n_steps + 1, n, 2).
+
+    Each path is the polyline through its states; two polylines cross when a segment of one
+    properly intersects a segment of the other (touching end points do not count).
+    """
+    if not isinstance(paths, torch.Tensor) or paths.dim() != 3 or paths.shape[2] != 2:
+        raise ValueError(f"paths must be a tensor of shape (n_steps + 1, n, 2), got {getattr(paths, 'shape', paths)}")
+    p = paths.detach().to("cpu", torch.float64)
+    start, end = p[:-1], p[1:]  # (m, n, 2) segments per path
+    m, n = start.shape[:2]
+    a, b = start.permute(1, 0, 2).reshape(n, m, 1, 1, 2), end.permute(1, 0, 2).reshape(n, m, 1, 1, 2)
+    c, d = start.permute(1, 0, 2).reshape(1, 1, n, m, 2), end.permute(1, 0, 2).reshape(1, 1, n, m, 2)
+
+    def orient(o, q, r):  # sign of the turn o -> q -> r
+        return torch.sign((q[..., 0] - o[..., 0]) * (r[..., 1] - o[..., 1]) - (q[..., 1] - o[..., 1]) * (r[..., 0] - o[..., 0]))
+
+    hits = (orient(a, b, c) * orient(a, b, d) < 0) & (orient(c, d, a) * orient(c, d, b) < 0)  # (n, m, n, m)
+    pair = hits.any(dim=3).any(dim=1)  # (n, n)
+    return int(torch.triu(pair, diagonal=1).sum().item())

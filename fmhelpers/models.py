@@ -11,6 +11,9 @@ from torch import nn
 from ._checks import check_count, check_points, check_time
 
 
+ACTIVATIONS = {"gelu": nn.GELU, "silu": nn.SiLU, "relu": nn.ReLU}
+
+
 class VelocityMLP(nn.Module):
     """v_theta(x, t): MLP on [x, t] (plus optional Fourier features of t) -> velocity.
 
@@ -20,15 +23,20 @@ class VelocityMLP(nn.Module):
         hidden: units per hidden layer.
         n_layers: number of hidden layers.
         n_time_features: if > 0, also feed sin(2 pi k t), cos(2 pi k t) for k = 1..n_time_features.
+        activation: "gelu" (the write-up's), "silu" or "relu".
         seed: seed for the initial weights (None: use the global torch RNG).
     """
 
-    def __init__(self, hidden: int = 128, n_layers: int = 4, n_time_features: int = 0, seed: int | None = 0) -> None:
+    def __init__(self, hidden: int = 128, n_layers: int = 4, n_time_features: int = 0, activation: str = "gelu",
+                 seed: int | None = 0) -> None:
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.config = {
             "hidden": check_count("hidden", hidden, minimum=1),
             "n_layers": check_count("n_layers", n_layers, minimum=1),
             "n_time_features": check_count("n_time_features", n_time_features),
+            "activation": activation,
         }
         in_dim = 3 + 2 * n_time_features
         layers: list[nn.Module] = []
@@ -36,7 +44,7 @@ class VelocityMLP(nn.Module):
             if seed is not None:
                 torch.manual_seed(seed)
             for i in range(n_layers):
-                layers += [nn.Linear(in_dim if i == 0 else hidden, hidden), nn.GELU()]
+                layers += [nn.Linear(in_dim if i == 0 else hidden, hidden), ACTIVATIONS[activation]()]
             layers.append(nn.Linear(hidden, 2))
             self.net = nn.Sequential(*layers)
         if n_time_features:

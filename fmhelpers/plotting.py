@@ -62,6 +62,45 @@ def plot_samples(
     return ax
 
 
+def velocity_grid(
+    velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], t: float, *, n_grid: int = 17, lim: float | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Evaluate velocity(x, t) on an n_grid x n_grid grid: returns points and vectors, each (n_grid^2, 2)."""
+    lim = lim or STYLE["lim"]
+    g = torch.linspace(-lim, lim, n_grid)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    pts = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+    with torch.no_grad():
+        return pts, velocity(pts, torch.full((len(pts), 1), float(t))).detach().cpu()
+
+
+def plot_quiver(
+    points: torch.Tensor,
+    vectors: torch.Tensor,
+    ax: plt.Axes | None = None,
+    *,
+    color: str | None = None,
+    lim: float | None = None,
+    length: float | None = None,
+    title: str | None = None,
+    **quiver_kwargs,
+) -> plt.Axes:
+    """Arrows `vectors` (n, 2) drawn at `points` (n, 2); the longest is `length` long (default: 1.8 grid cells)."""
+    check_points("points", points)
+    check_points("vectors", vectors)
+    ax = _axes(ax)
+    lim = lim or STYLE["lim"]
+    p, v = points.detach().cpu().numpy(), vectors.detach().cpu().numpy()
+    longest = max(float(np.hypot(v[:, 0], v[:, 1]).max()), 1e-9) if len(v) else 1.0
+    length = length or 2 * lim / 17 * 1.8
+    ax.quiver(p[:, 0], p[:, 1], v[:, 0], v[:, 1], color=color or STYLE["field"], angles="xy",
+              scale_units="xy", scale=longest / length, **quiver_kwargs)
+    _square(ax, lim)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
 def plot_velocity_field(
     velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     t: float,
@@ -73,18 +112,10 @@ def plot_velocity_field(
     title: str | None = None,
 ) -> plt.Axes:
     """Quiver plot of velocity(x, t) on an n_grid x n_grid grid of points."""
-    ax = _axes(ax)
     lim = lim or STYLE["lim"]
-    g = torch.linspace(-lim, lim, n_grid)
-    xx, yy = torch.meshgrid(g, g, indexing="xy")
-    pts = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
-    with torch.no_grad():
-        v = velocity(pts, torch.full((len(pts), 1), float(t))).cpu().numpy()
-    ax.quiver(pts[:, 0].numpy(), pts[:, 1].numpy(), v[:, 0], v[:, 1], color=color or STYLE["field"],
-              angles="xy", scale_units="xy", scale=max(np.abs(v).max(), 1e-9) / (lim / n_grid * 1.8))
-    _square(ax, lim)
-    ax.set_title(title or f"velocity at t = {t:.2f}")
-    return ax
+    pts, v = velocity_grid(velocity, t, n_grid=n_grid, lim=lim)
+    return plot_quiver(pts, v, ax, color=color, lim=lim, length=2 * lim / n_grid * 1.8,
+                       title=title or f"velocity at t = {t:.2f}")
 
 
 def plot_trajectories(

@@ -51,3 +51,18 @@ def test_loss_floor_is_positive_and_stable():
 def test_bad_input_names_the_argument(call, error, word):
     with pytest.raises(error, match=rf"\b{word}\b"):
         call()
+
+
+def test_count_crossings():
+    # two straight paths forming an X cross once; parallel ones never
+    x_paths = torch.tensor([[[0.0, 0.0], [0.0, 1.0]], [[1.0, 1.0], [1.0, 0.0]]])
+    assert fm.count_crossings(x_paths) == 1
+    parallel = torch.tensor([[[0.0, 0.0], [0.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]]])
+    assert fm.count_crossings(parallel) == 0
+    # two vertical paths x = 0 and x = 0.5, and a third that runs across both at y = 0.5
+    three = torch.tensor([[[0.0, 0.0], [0.5, 0.0], [-1.0, 0.5]],
+                          [[0.0, 1.0], [0.5, 1.0], [1.0, 0.5]],
+                          [[0.0, 2.0], [0.5, 2.0], [1.0, 3.0]]])
+    assert fm.count_crossings(three) == 2
+    with pytest.raises(ValueError, match="paths"):
+        fm.count_crossings(torch.zeros(3, 2))

@@ -111,7 +111,7 @@ def test_loading_refuses_files_that_are_not_checkpoints(tmp_path):
     with pytest.raises(ValueError, match="not an fmhelpers checkpoint"):
         fm.load_checkpoint(text)
     pickled = tmp_path / "evil.pt"
-    pickled.write_bytes(pickle.dumps(Evil()))
+    pickled.write_bytes(pickle.dumps(Evil(), protocol=2))
     with pytest.raises(ValueError, match="not an fmhelpers checkpoint"):
         fm.load_checkpoint(pickled)  # weights_only=True refuses arbitrary objects
     other = tmp_path / "other.pt"
@@ -120,3 +120,11 @@ def test_loading_refuses_files_that_are_not_checkpoints(tmp_path):
         fm.load_checkpoint(other)
     with pytest.raises(FileNotFoundError, match="path"):
         fm.load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_meta_is_stored_as_plain_values(tmp_path):
+    path = fm.save_checkpoint(tmp_path / "m.pt", _small_model(), meta={"torch": torch.__version__, "steps": (1, 2)})
+    meta = fm.load_checkpoint(path).meta
+    assert meta == {"torch": str(torch.__version__), "steps": [1, 2]} and type(meta["torch"]) is str
+    with pytest.raises(TypeError, match="meta"):
+        fm.save_checkpoint(tmp_path / "bad.pt", _small_model(), meta={"model": object()})

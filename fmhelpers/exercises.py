@@ -1,0 +1,168 @@
+"""Check functions for the notebooks' exercises: call one with your answer to see if it holds.
+
+Each check prints one line and returns True (solved), False (not yet right) or None (the
+exercise still raises NotImplementedError). Worked solutions are in notebooks/solutions/.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+
+from .distributions import in_checkerboard, sample_gaussian
+from .interpolants import Interpolant
+from .marginal import marginal_velocity
+from .solvers import euler
+from .training import cfm_loss
+
+
+def _run(name: str, attempt: Callable[[], Any]) -> tuple[bool | None, Any]:
+    try:
+        return True, attempt()
+    except NotImplementedError:
+        print(f"{name}: not solved yet (replace the NotImplementedError with your code)")
+        return None, None
+
+
+def _verdict(name: str, ok: bool, hint: str) -> bool:
+    print(f"{name}: {'correct!' if ok else 'not yet: ' + hint}")
+    return ok
+
+
+def _points(n: int = 2000, seed: int = 0) -> torch.Tensor:
+    return (torch.rand(n, 2, generator=torch.Generator().manual_seed(seed)) - 0.5) * 6
+
+
+# ---- 01 problem setup ---------------------------------------------------------------------------
+def check_is_black(is_black: Callable[[torch.Tensor], torch.Tensor]) -> bool | None:
+    """01.1: is_black(x) -> bool mask of the points on black cells (grid 4 on [-2, 2]^2)."""
+    ran, got = _run("01.1", lambda: is_black(_points()))
+    if ran is None:
+        return None
+    ok = isinstance(got, torch.Tensor) and got.shape == (2000,) and torch.equal(got.bool(), in_checkerboard(_points()))
+    return _verdict("01.1", ok, "compare with fm.in_checkerboard on a few points; remember column + row odd")
+
+
+def check_gaussian_on_board(fraction: float) -> bool | None:
+    """01.2: the fraction of pi_0 that lies on black cells, to within 0.01."""
+    exact = math.erf(math.sqrt(2)) ** 2 / 2
+    return _verdict("01.2", abs(float(fraction) - exact) < 0.01, "estimate it with many samples (1e5 or more)")
+
+
+# ---- 02 interpolants ----------------------------------------------------------------------------
+def check_schedule(cls: type) -> bool | None:
+    """02.1: an Interpolant subclass with alpha_t = (1 - t)^2 and beta_t = 1 - (1 - t)^2."""
+    try:
+        path = cls()
+    except NotImplementedError:
+        print("02.1: not solved yet (replace the NotImplementedError with your code)")
+        return None
+    except ValueError as exc:
+        return _verdict("02.1", False, str(exc))
+    t = torch.linspace(0, 1, 11, dtype=torch.float64)
+    ok = isinstance(path, Interpolant) and torch.allclose(path.alpha(t), (1 - t) ** 2) \
+        and torch.allclose(path.d_beta(t), 2 * (1 - t))
+    return _verdict("02.1", ok, "alpha_t = (1 - t)^2, beta_t = 1 - (1 - t)^2 and their derivatives")
+
+
+def check_variance(var_x_t: Callable[[float], float]) -> bool | None:
+    """02.2: var_x_t(t) = variance of the first coordinate of x_t (linear path)."""
+    ran, got = _run("02.2", lambda: [float(var_x_t(t)) for t in (0.0, 0.3, 0.7, 1.0)])
+    if ran is None:
+        return None
+    want = [(1 - t) ** 2 + t**2 * 4 / 3 for t in (0.0, 0.3, 0.7, 1.0)]
+    ok = all(abs(g - w) < 1e-6 for g, w in zip(got, want))
+    return _verdict("02.2", ok, "X_0 and X_1 are independent; what is the variance of a uniform on [-2, 2]?")
+
+
+# ---- 03 conditional vs marginal -----------------------------------------------------------------
+def check_field_at_zero(v_zero: Callable[[torch.Tensor], torch.Tensor]) -> bool | None:
+    """03.1: v_zero(x) = the exact marginal velocity at t = 0, without calling fm.marginal_velocity."""
+    x = _points(50)
+    ran, got = _run("03.1", lambda: v_zero(x))
+    if ran is None:
+        return None
+    ok = isinstance(got, torch.Tensor) and torch.allclose(got, marginal_velocity(x, 0.0), atol=1e-5)
+    return _verdict("03.1", ok, "at t = 0, X_t = X_0 tells nothing about X_1")
+
+
+def check_floor_at(floor_at: Callable[[float], float]) -> bool | None:
+    """03.2: floor_at(t) = E||u_t - v*(x_t, t)||^2 at one time t, to within 3 %."""
+    ran, got = _run("03.2", lambda: float(floor_at(0.5)))
+    if ran is None:
+        return None
+    g = torch.Generator().manual_seed(1)
+    from .distributions import sample_checkerboard
+    from .interpolants import LinearInterpolant
+
+    path = LinearInterpolant()
+    x_0, x_1 = sample_gaussian(100_000, generator=g).double(), sample_checkerboard(100_000, generator=g).double()
+    x_t = path.interpolate(x_0, x_1, 0.5)
+    want = (path.conditional_velocity(x_0, x_1, 0.5) - marginal_velocity(x_t, 0.5)).pow(2).sum(1).mean().item()
+    return _verdict("03.2", abs(got - want) < 0.03 * want, f"expected about {want:.3f}, got {got:.3f}")
+
+
+# ---- 04 training --------------------------------------------------------------------------------
+def check_loss(my_loss: Callable[..., torch.Tensor]) -> bool | None:
+    """04.1: my_loss(model, x_0, x_1, t) = the conditional flow matching loss (linear path)."""
+    g = torch.Generator().manual_seed(2)
+    x_0, x_1, t = torch.randn(64, 2, generator=g), torch.randn(64, 2, generator=g), torch.rand(64, 1, generator=g)
+
+    def model(x, s):
+        return 0.5 * x + s
+
+    ran, got = _run("04.1", lambda: my_loss(model, x_0, x_1, t))
+    if ran is None:
+        return None
+    ok = isinstance(got, torch.Tensor) and got.dim() == 0 and torch.allclose(got, cfm_loss(model, x_0, x_1, t))
+    return _verdict("04.1", ok, "mean over the batch of the squared norm of (v_theta(x_t, t) - u_t)")
+
+
+def check_late_times(sample: Callable[[int, torch.Generator], torch.Tensor]) -> bool | None:
+    """04.2: sample(n, generator) -> times of shape (n, 1) with density 2t on [0, 1]."""
+    ran, got = _run("04.2", lambda: sample(200_000, torch.Generator().manual_seed(3)))
+    if ran is None:
+        return None
+    ok = (isinstance(got, torch.Tensor) and got.shape == (200_000, 1) and bool((got >= 0).all() and (got <= 1).all())
+          and abs(got.mean().item() - 2 / 3) < 0.005 and abs(got.var().item() - 1 / 18) < 0.003)
+    return _verdict("04.2", ok, "invert the CDF t^2: if u is uniform, what is t?")
+
+
+# ---- 05 Euler sampling --------------------------------------------------------------------------
+def check_euler(my_euler: Callable[..., torch.Tensor]) -> bool | None:
+    """05.1: my_euler(velocity, x_0, n_steps) gives exactly fm.euler's result."""
+    x_0 = sample_gaussian(300, generator=torch.Generator().manual_seed(4))
+    ran, got = _run("05.1", lambda: my_euler(marginal_velocity, x_0, 7))
+    if ran is None:
+        return None
+    ok = isinstance(got, torch.Tensor) and torch.allclose(got, euler(marginal_velocity, x_0, 7), atol=1e-5)
+    return _verdict("05.1", ok, "t_k = k / n_steps, x <- x + v(x, t_k) / n_steps, with t of shape (n, 1)")
+
+
+def check_smallest_steps(n_steps: int, fractions: dict[int, float]) -> bool | None:
+    """05.2: the smallest T in `fractions` ({T: in-support fraction}) that reaches 0.99."""
+    want = min((T for T, f in fractions.items() if f >= 0.99), default=None)
+    return _verdict("05.2", n_steps == want, "look for the first T whose fraction is at least 0.99")
+
+
+# ---- 06 intermediate distributions --------------------------------------------------------------
+def check_total_mass(total_mass: Callable[[float], float]) -> bool | None:
+    """06.1: total_mass(t) = integral of the exact density of pi_t over the plane, to 1e-3."""
+    ran, got = _run("06.1", lambda: [float(total_mass(t)) for t in (0.2, 0.8)])
+    if ran is None:
+        return None
+    ok = all(abs(g - 1) < 1e-3 for g in got)
+    return _verdict("06.1", ok, "sum fm.marginal_density on a fine grid covering [-5, 5]^2, times the cell area")
+
+
+def check_radius(radius_at: Callable[[float], float]) -> bool | None:
+    """06.2: radius_at(t) = E||X_t||^2 for the linear path, to within 2 %."""
+    times = (0.0, 0.5, 0.8, 1.0)
+    ran, got = _run("06.2", lambda: [float(radius_at(t)) for t in times])
+    if ran is None:
+        return None
+    want = [2 * (1 - t) ** 2 + t**2 * 8 / 3 for t in times]
+    ok = all(abs(g - w) < 0.02 * w for g, w in zip(got, want))
+    return _verdict("06.2", ok, "E||X_t||^2 = alpha_t^2 E||X_0||^2 + beta_t^2 E||X_1||^2 (why no cross term?)")

@@ -1,0 +1,19 @@
+"""Solutions for 06_intermediate_distributions."""
+
+import torch
+
+import fmhelpers as fm
+
+
+def total_mass(t, n=801, lim=5.0):
+    """06.1: midpoint rule for the exact density of pi_t on [-lim, lim]^2."""
+    h = 2 * lim / n
+    g = -lim + h * (torch.arange(n, dtype=torch.float64) + 0.5)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    pts = torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)
+    return (fm.marginal_density(pts, t).sum() * h * h).item()
+
+
+def radius_at(t):
+    """06.2: E||X_0||^2 = 2 and E||X_1||^2 = 2 * (4^2 / 12) = 8/3; E[X_0] = 0 kills the cross term."""
+    return 2 * (1 - t) ** 2 + t**2 * 8 / 3

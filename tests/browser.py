@@ -1,0 +1,158 @@
+"""Drive JupyterLab in Debian's chromium (through Playwright) and check that the sliders work.
+
+Used by tests/test_browser.py. `lab_server` starts JupyterLab on 127.0.0.1 with a random token,
+its own settings, runtime and config folders, and a copy of the notebooks (so that nothing the
+browser does can touch the committed files). `check_sliders` opens one notebook, runs every cell,
+and returns the problems it saw (an empty list when all is well).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-quic",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-default-apps", "--disable-extensions"]
+SETTINGS = {  # per-user JupyterLab settings: no autosave, no news, every cell kept in the page
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> dict | list:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def lab_server(notebook_dir: Path, workdir: Path):
+    """Start JupyterLab serving a copy of `notebook_dir`; yield (base_url, token, root); always stop it."""
+    root = workdir / "notebooks"
+    shutil.copytree(notebook_dir, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for folder in ("settings", "workspaces", "runtime", "config", "data"):
+        (workdir / folder).mkdir(parents=True, exist_ok=True)
+    for name, value in SETTINGS.items():
+        path = workdir / "settings" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+    token, port = secrets.token_hex(16), _free_port()
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(workdir / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(workdir / "workspaces"), JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
+               JUPYTER_CONFIG_DIR=str(workdir / "config"), JUPYTER_DATA_DIR=str(workdir / "data"), MPLBACKEND="module://matplotlib_inline.backend_inline")
+    log = open(workdir / "jupyterlab.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
+         "--LabApp.news_url=", "--ServerApp.open_browser=False"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited early:\n{(workdir / 'jupyterlab.log').read_text()[-3000:]}")
+            try:
+                _get(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("JupyterLab did not answer within 90 s")
+                time.sleep(0.5)
+        yield base, token, root
+    finally:
+        with contextlib.suppress(Exception):
+            for kernel in _get(f"{base}/api/kernels?token={token}"):
+                req = urllib.request.Request(f"{base}/api/kernels/{kernel['id']}?token={token}", method="DELETE")
+                urllib.request.urlopen(req, timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def _wait_until_all_ran(page, n_code: int, timeout_s: float) -> str | None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        busy = any("*" in p for p in prompts)
+        done = sum(1 for p in prompts if p.strip().strip("[]:").isdigit())
+        if not busy and done >= n_code:
+            return None
+        page.wait_for_timeout(500)
+    return f"cells still running or not run after {timeout_s:.0f} s"
+
+
+def _state(box) -> tuple[str, str]:
+    readout = box.locator(".widget-html-content").first.inner_text()
+    src = box.locator("img").first.get_attribute("src") or ""
+    return readout, src
+
+
+def check_sliders(page, base: str, token: str, name: str, n_code: int, screenshot: Path, timeout_s: float = 300) -> list[str]:
+    """Open notebook `name`, run all cells, move every slider with the keyboard; return the problems seen."""
+    problems: list[str] = []
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=90_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    problem = _wait_until_all_ran(page, n_code, timeout_s)
+    if problem:
+        problems.append(problem)
+    page.wait_for_timeout(1000)
+    if "Error displaying widget" in page.content():
+        problems.append("'Error displaying widget' is shown")
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+    problems += [f"an error was printed: {e.strip()[:300]}" for e in errors if "Traceback" in e or "Error" in e]
+    sliders = page.locator(".widget-vbox:has(.widget-slider)")
+    count = sliders.count()
+    if count == 0:
+        problems.append("no slider was rendered")
+    for i in range(count):
+        before = _state(sliders.nth(i))
+        if not before[1].startswith("blob:") and not before[1].startswith("data:"):
+            problems.append(f"slider {i}: no picture is shown")
+        handle = sliders.nth(i).locator(".noUi-handle").first
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        after = before
+        for _ in range(40):  # up to 10 s for the kernel to answer
+            page.wait_for_timeout(250)
+            after = _state(sliders.nth(i))
+            if after[0] != before[0] and after[1] != before[1]:
+                break
+        if after[0] == before[0]:
+            problems.append(f"slider {i}: the readout did not change ({before[0]!r})")
+        if after[1] == before[1]:
+            problems.append(f"slider {i}: the picture did not change")
+    page.screenshot(path=str(screenshot), full_page=False)
+    return problems

@@ -1,0 +1,88 @@
+"""End to end: every notebook with a slider, run in a real JupyterLab in headless chromium.
+
+Skipped (with a message saying how to enable it) when /usr/bin/chromium is missing, except in CI
+(CI=true), where a missing browser fails the test.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from browser import CHROMIUM, check_sliders, lab_server, launch_browser
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SLIDER_CALLS = ("time_slider(", "steps_slider(", "SliderView(")
+
+pytestmark = pytest.mark.browser
+
+
+def _code_cells(path: Path) -> list[str]:
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+SLIDER_NOTEBOOKS = [p.name for p in sorted(NOTEBOOKS.glob("*.ipynb"))
+                    if any(call in src for src in _code_cells(p) for call in SLIDER_CALLS)]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run the browser test"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI must not skip it)")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with lab_server(NOTEBOOKS, tmp_path_factory.mktemp("lab")) as (base, token, root):
+        with sync_playwright() as pw:
+            browser = launch_browser(pw)
+            try:
+                yield browser, base, token, root
+            finally:
+                browser.close()
+
+
+def test_the_slider_notebooks_are_found():
+    assert {"02_interpolants.ipynb", "05_euler_sampling.ipynb", "06_intermediate_distributions.ipynb"} <= set(SLIDER_NOTEBOOKS)
+
+
+@pytest.mark.parametrize("name", SLIDER_NOTEBOOKS)
+def test_sliders_work_in_jupyterlab(lab, name):
+    browser, base, token, root = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        problems = check_sliders(page, base, token, name, len(_code_cells(root / name)),
+                                 ARTIFACTS / f"{Path(name).stem}.png")
+    finally:
+        page.close()
+    assert problems == []
+
+
+def test_a_broken_slider_is_caught(lab):
+    """A slider whose callback raises must make the check fail."""
+    browser, base, token, root = lab
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import fmhelpers as fm, torch\n"
+        "from fmhelpers.widgets import time_slider\n"
+        "frames = {t: fm.sample_gaussian(100) for t in (0.0, 0.5, 1.0)}\n"
+        "def draw(ax, x, t):\n"
+        "    if t > 0:\n"
+        "        raise RuntimeError('broken on purpose')\n"
+        "    fm.plot_samples(x, ax)\n"
+        "time_slider(frames, draw)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "zz_broken.ipynb")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    try:
+        problems = check_sliders(page, base, token, "zz_broken.ipynb", 1, ARTIFACTS / "zz_broken.png", timeout_s=60)
+    finally:
+        page.close()
+    assert any("did not change" in p for p in problems), problems
