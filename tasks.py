@@ -56,7 +56,8 @@ def run(*args: str, env: dict | None = None) -> int:
 
 def lab() -> int:
     """JupyterLab on notebooks/, listening on the loopback address only, with a token."""
-    return run("-m", "jupyterlab", "--ip=127.0.0.1", f"--notebook-dir={ROOT / 'notebooks'}")
+    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers run as root
+    return run("-m", "jupyterlab", "--ip=127.0.0.1", f"--notebook-dir={ROOT / 'notebooks'}", *as_root)
 
 
 def test() -> int:
@@ -65,7 +66,7 @@ def test() -> int:
     if not chromium:
         print("[tasks] NOTE: chromium was not found, so the browser test of the sliders is SKIPPED.\n"
               "[tasks]       Enable it with `sudo apt-get install chromium` (Debian/Ubuntu) and run again.", flush=True)
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # notebooks draw inline
     return run("-m", "pytest", "tests", "notebooks", "--nbval", "--sanitize-with", "tests/nbval_sanitize.cfg",
                "-p", "no:cacheprovider", *sys.argv[2:], env=env)
 

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 SETTINGS = {  # per-user JupyterLab settings: no autosave, no news, every cell kept in the page
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none", "autoStartDefaultKernel": True},
 }
 
 
@@ -62,7 +62,8 @@ def lab_server(notebook_dir: Path, workdir: Path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
-         "--LabApp.news_url=", "--ServerApp.open_browser=False"],
+         "--LabApp.news_url=", "--LabApp.extension_manager=readonly", "--ServerApp.open_browser=False",
+         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -97,10 +98,10 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
 
 
-def _wait_until_all_ran(page, n_code: int, timeout_s: float) -> str | None:
+def _wait_until_all_ran(page, panel, n_code: int, timeout_s: float) -> str | None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
         busy = any("*" in p for p in prompts)
         done = sum(1 for p in prompts if p.strip().strip("[]:").isdigit())
         if not busy and done >= n_code:
@@ -118,20 +119,25 @@ def _state(box) -> tuple[str, str]:
 def check_sliders(page, base: str, token: str, name: str, n_code: int, screenshot: Path, timeout_s: float = 300) -> list[str]:
     """Open notebook `name`, run all cells, move every slider with the keyboard; return the problems seen."""
     problems: list[str] = []
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
-    page.locator(".jp-Notebook").first.wait_for(timeout=60_000)
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=90_000)
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}")  # reset: a fresh workspace, this notebook alone
+    panel = page.locator(".jp-NotebookPanel:visible").first
+    panel.wait_for(timeout=60_000)
+    select = page.get_by_role("button", name="Select", exact=True)
+    with contextlib.suppress(Exception):  # a kernel dialog, where JupyterLab asks which kernel to start
+        select.wait_for(timeout=3000)
+        select.click()
+    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(state="attached", timeout=90_000)
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()
-    problem = _wait_until_all_ran(page, n_code, timeout_s)
+    problem = _wait_until_all_ran(page, panel, n_code, timeout_s)
     if problem:
         problems.append(problem)
     page.wait_for_timeout(1000)
-    if "Error displaying widget" in page.content():
+    if "Error displaying widget" in panel.inner_html():
         problems.append("'Error displaying widget' is shown")
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+    errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
     problems += [f"an error was printed: {e.strip()[:300]}" for e in errors if "Traceback" in e or "Error" in e]
-    sliders = page.locator(".widget-vbox:has(.widget-slider)")
+    sliders = panel.locator(".widget-vbox:has(.widget-slider)")
     count = sliders.count()
     if count == 0:
         problems.append("no slider was rendered")
