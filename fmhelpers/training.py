@@ -30,7 +30,7 @@ TIME_SAMPLINGS = ("uniform", "late", "later")
 # The project's recommended recipe: measured against the write-up's by benchmarks/benchmark.py,
 # one lever at a time by benchmarks/levers.py (see benchmarks/NOTES.md).
 DEFAULT_RECIPE = {
-    "n_iterations": 6000,
+    "n_iterations": 5000,
     "batch_size": 1024,
     "lr": 1e-2,
     "lr_schedule": "cosine",
@@ -282,7 +282,7 @@ def load_or_train(
     path: str | os.PathLike,
     *,
     retrain: bool = False,
-    snapshot_every: int | None = None,
+    snapshot_every: int | None = 1000,
     progress: bool = True,
     device: Any = None,
     **recipe: Any,
@@ -291,6 +291,7 @@ def load_or_train(
 
     The recipe is `DEFAULT_RECIPE` updated with `recipe` (any keyword of `train`). A checkpoint
     trained with another recipe is not used: the model is trained again (and the reason printed).
+    Weights are snapshotted every `snapshot_every` iterations, as notebook 04 shows them.
 
     Returns:
         the Checkpoint, whose .meta holds the recipe, the training seconds and the torch version.

@@ -128,3 +128,15 @@ def test_meta_is_stored_as_plain_values(tmp_path):
     assert meta == {"torch": str(torch.__version__), "steps": [1, 2]} and type(meta["torch"]) is str
     with pytest.raises(TypeError, match="meta"):
         fm.save_checkpoint(tmp_path / "bad.pt", _small_model(), meta={"model": object()})
+
+
+def test_load_or_train_trains_once_then_loads(tmp_path, capsys):
+    path = tmp_path / "ckpt.pt"
+    first = fm.load_or_train(path, snapshot_every=10, progress=False, n_iterations=20, batch_size=64)
+    assert path.exists() and sorted(first.snapshots) == [0, 10, 20]
+    again = fm.load_or_train(path, progress=False, n_iterations=20, batch_size=64)
+    x = torch.randn(5, 2)
+    assert torch.equal(again.model(x, 0.3), first.model(x, 0.3))
+    assert capsys.readouterr().out == ""  # loaded, not retrained
+    other = fm.load_or_train(path, snapshot_every=None, progress=False, n_iterations=30, batch_size=64)
+    assert "training again" in capsys.readouterr().out and len(other.losses) == 30

@@ -1,0 +1,31 @@
+"""The benchmark's tiny setting runs, so the script cannot silently rot."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import benchmark  # noqa: E402
+
+
+def test_smoke_run_prints_a_table_and_writes_json(tmp_path, capsys):
+    out = benchmark.main(["--smoke", "--no-notebooks", "--out", str(tmp_path / "r.json")])
+    printed = capsys.readouterr().out
+    assert "| write-up recipe (baseline) |" in printed and "| default recipe |" in printed
+    assert "time ratio default / baseline" in printed
+    stored = json.loads((tmp_path / "r.json").read_text())
+    assert stored["smoke"] is True and set(stored["rows"]) == set(out["rows"])
+    for row in stored["rows"].values():
+        assert 0 <= row["in_support"] <= 1 and row["sliced_w2"] >= 0 and 0 <= row["hist_tv"] <= 1
+    assert stored["rows"]["exact marginal field (limit)"]["in_support"] > 0.95
+    assert stored["speed"]["slider"]["median_ms"] > 0
+
+
+def test_the_baseline_sampler_is_the_checkerboard():
+    x = benchmark.numpy_checkerboard(np.random.default_rng(0), 5000)
+    cell = np.floor(x + 2).astype(int)
+    assert x.dtype == np.float32 and x.shape == (5000, 2)
+    assert ((cell.sum(1) % 2) == 1).all() and np.abs(x).max() <= 2
