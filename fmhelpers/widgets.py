@@ -38,7 +38,7 @@ class SliderView:
         description: str = "value",
         ncols: int = 1,
         figsize: tuple[float, float] | None = None,
-        dpi: int = 72,
+        dpi: int = 80,
         value: Any = None,
     ) -> None:
         values = list(values)
@@ -51,7 +51,8 @@ class SliderView:
         self.values = values
         self._draw = draw
         self._readout = readout or (lambda v: f"{description} = {v}")
-        self._figure = Figure(figsize=figsize or (3.6 * ncols, 3.6), dpi=dpi)
+        figsize = figsize or (3.6 * ncols, 3.6)
+        self._figure = Figure(figsize=figsize, dpi=dpi)
         axes = self._figure.subplots(1, ncols)
         self._axes = list(axes) if ncols > 1 else [axes]
         self._cache: dict[int, tuple[bytes, str]] = {}
@@ -63,7 +64,8 @@ class SliderView:
             layout=widgets.Layout(width="420px"),
         )
         self.label = widgets.HTML()
-        self.image = widgets.Image(format="png")
+        # shown at its own pixel size, so the browser neither stretches nor blurs it
+        self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{round(figsize[0] * dpi)}px"))
         self.widget = widgets.VBox([self.slider, self.label, self.image])
         self.slider.observe(self._on_change, names="value")
         self.show_index(self.slider.value)
