@@ -112,7 +112,7 @@ def train(
         interpolant: the path (default `LinearInterpolant()`).
         n_iterations, batch_size, lr: the optimisation budget.
         lr_schedule: "constant" or "cosine" (decays the learning rate to 0 at the end).
-        time_sampling: "uniform" or "late" (see `sample_time`).
+        time_sampling: "uniform", "late" or "later" (see `sample_time`).
         seed: seeds the batches.
         progress: show a tqdm progress bar with the running loss.
         snapshot_every: keep a copy of the weights at iteration 0 and every this many iterations
@@ -120,7 +120,8 @@ def train(
         device: where to train (default: the model's device).
 
     Returns:
-        TrainResult with .model, .losses (length n_iterations), .snapshots {iteration: state_dict}.
+        TrainResult with .model, .losses (length n_iterations), .snapshots {iteration: state_dict},
+        .seconds (training wall time), .snapshot_seconds {iteration: seconds so far} and .recipe.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -134,6 +135,8 @@ def train(
     if snapshot_every is not None:
         snapshot_every = check_count("snapshot_every", snapshot_every, minimum=1)
     interpolant = LinearInterpolant() if interpolant is None else interpolant
+    if not isinstance(interpolant, Interpolant):
+        raise TypeError(f"interpolant must be an fmhelpers Interpolant, got {type(interpolant).__name__}")
     if device is None:
         device = next(model.parameters()).device
     device = resolve_device(device)

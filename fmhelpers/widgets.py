@@ -14,6 +14,8 @@ from typing import Any, Callable, Sequence
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
+from ._checks import check_count
+
 
 class SliderView:
     """A slider over `values`; each move shows draw(ax, value) and readout(value).
@@ -48,6 +50,7 @@ class SliderView:
             raise TypeError(f"draw must be callable as draw(ax, value), got {type(draw).__name__}")
         if value is not None and value not in values:
             raise ValueError(f"value must be one of the slider's values, got {value!r}")
+        ncols = check_count("ncols", ncols, minimum=1)
         self.values = values
         self._draw = draw
         self._readout = readout or (lambda v: f"{description} = {v}")

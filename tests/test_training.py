@@ -62,6 +62,7 @@ def test_time_sampling():
         (dict(lr_schedule="step"), ValueError, "lr_schedule"),
         (dict(time_sampling="early"), ValueError, "time_sampling"),
         (dict(snapshot_every=0), ValueError, "snapshot_every"),
+        (dict(interpolant="linear"), TypeError, "interpolant"),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, error, word):

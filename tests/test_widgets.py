@@ -43,6 +43,8 @@ def test_bad_input():
         SliderView([1, 2], "draw")
     with pytest.raises(ValueError, match="value"):
         SliderView([1, 2], lambda ax, v: None, value=3)
+    with pytest.raises(ValueError, match="ncols"):
+        SliderView([1, 2], lambda ax, v: None, ncols=0)
     with pytest.raises(ValueError, match="frames"):
         time_slider({1.5: None}, lambda ax, x, t: None)
     with pytest.raises(ValueError, match="results"):
