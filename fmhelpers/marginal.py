@@ -45,9 +45,8 @@ def _log_phi(z: torch.Tensor) -> torch.Tensor:
 
 
 def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, grid_size: int, scale: float):
-    """log p_t(x), E[X_1 | X_t = x] and the coefficients, all float64. x: (n, 2), t: (n, 1)."""
+    """log p_t(x), E[X_1 | X_t = x] and the coefficients, all float64. x: (n, 2), t: (n, 1) float64."""
     x = x.to(torch.float64)
-    t = t.to(torch.float64, copy=False).expand(len(x), 1)
     alpha_t, beta_t = interpolant.alpha(t), interpolant.beta(t)
     corners = black_cells(grid_size=grid_size, scale=scale).to(x.device)
     side = 2 * scale / grid_size

@@ -50,10 +50,7 @@ def _integrate(method: str, velocity: Velocity, x_0: torch.Tensor, n_steps: int,
                     if a_ij:
                         x_i = x_i + (h * a_ij) * k_j
                 stages.append(velocity(x_i, ones * (t_k + c_i * h)).to(x_0.dtype))
-            if method == "euler":
-                x = x + h * stages[0]
-            else:
-                x = x + h * sum(b_i * k_i for b_i, k_i in zip(b, stages) if b_i)
+            x = x + h * sum(b_i * k_i for b_i, k_i in zip(b, stages) if b_i)
             if path is not None:
                 path.append(x)
     return torch.stack(path) if path is not None else x

@@ -38,6 +38,11 @@ DEFAULT_RECIPE = {
 }
 
 
+def _check_time_sampling(time_sampling: Any) -> None:
+    if time_sampling not in TIME_SAMPLINGS:
+        raise ValueError(f"time_sampling must be one of {TIME_SAMPLINGS}, got {time_sampling!r}")
+
+
 def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Generator | None = None) -> torch.Tensor:
     """Training times, shape (n, 1).
 
@@ -46,8 +51,7 @@ def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Gene
     "later": density 3t^2 (t = u^(1/3)), further still.
     """
     n = check_count("n", n)
-    if time_sampling not in TIME_SAMPLINGS:
-        raise ValueError(f"time_sampling must be one of {TIME_SAMPLINGS}, got {time_sampling!r}")
+    _check_time_sampling(time_sampling)
     u = torch.rand(n, 1, generator=generator)
     power = {"uniform": 1.0, "late": 0.5, "later": 1 / 3}[time_sampling]
     return u if power == 1.0 else u.pow(power)
@@ -130,8 +134,7 @@ def train(
     lr = check_positive("lr", lr)
     if lr_schedule not in ("constant", "cosine"):
         raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {lr_schedule!r}")
-    if time_sampling not in TIME_SAMPLINGS:
-        raise ValueError(f"time_sampling must be one of {TIME_SAMPLINGS}, got {time_sampling!r}")
+    _check_time_sampling(time_sampling)
     if snapshot_every is not None:
         snapshot_every = check_count("snapshot_every", snapshot_every, minimum=1)
     interpolant = LinearInterpolant() if interpolant is None else interpolant
