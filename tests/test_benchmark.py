@@ -22,6 +22,11 @@ def test_smoke_run_prints_a_table_and_writes_json(tmp_path, capsys):
         assert 0 <= row["in_support"] <= 1 and row["sliced_w2"] >= 0 and 0 <= row["hist_tv"] <= 1
     assert stored["rows"]["exact marginal field (limit)"]["in_support"] > 0.95
     assert stored["speed"]["slider"]["median_ms"] > 0
+    # a smoke run is far from the goal, and the table says so
+    assert "**not met**" in printed
+    # --report-only measures nothing and prints the same table from the JSON
+    benchmark.main(["--report-only", "--out", str(tmp_path / "r.json")])
+    assert capsys.readouterr().out.strip() == benchmark.table(stored)
 
 
 def test_the_baseline_sampler_is_the_checkerboard():
