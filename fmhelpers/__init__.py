@@ -32,6 +32,7 @@ from .training import (
     cfm_loss,
     load_checkpoint,
     load_or_train,
+    minibatch_target,
     sample_time,
     save_checkpoint,
     train,

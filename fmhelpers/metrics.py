@@ -85,17 +85,26 @@ def loss_floor(
     interpolant: Interpolant | None = None,
     n: int = 200_000,
     time_sampling: str = "uniform",
+    target: str = "conditional",
+    batch_size: int | None = None,
     generator: torch.Generator | None = None,
     grid_size: int = 4,
     scale: float = 2.0,
 ) -> float:
     """Monte Carlo estimate of the irreducible loss E ||u_t - v*(x_t, t)||^2.
 
-    This is the conditional flow matching loss of the best possible model, the exact marginal
-    field v*: the loss a trained model approaches but can never go below. `time_sampling` must be
-    the one used in training (see `fm.train`); the standard error is about 1 / sqrt(n) relative.
+    This is the flow matching loss of the best possible model, the exact marginal field v*: the
+    loss a trained model approaches but can never go below. `time_sampling` and `target` must be
+    the ones used in training (see `fm.train`); the standard error is about 1 / sqrt(n) relative.
+    For target="minibatch" the floor depends on the batch size (larger batches, less noise in the
+    target): give the training `batch_size`; the n points are cut into batches of that size.
     """
     n = check_count("n", n, minimum=1)
+    if target == "minibatch":
+        if batch_size is None:
+            raise ValueError("batch_size is needed for target='minibatch' (the floor depends on it)")
+        batch_size = check_count("batch_size", batch_size, minimum=2)
+        n = max(batch_size, n - n % batch_size)
     interpolant = LINEAR if interpolant is None else interpolant
     x_0 = sample_gaussian(n, generator=generator).to(torch.float64)
     x_1 = sample_checkerboard(n, grid_size=grid_size, scale=scale, generator=generator).to(torch.float64)
@@ -104,7 +113,10 @@ def loss_floor(
     def exact(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return marginal_velocity(x, s, interpolant=interpolant, grid_size=grid_size, scale=scale)
 
-    return cfm_loss(exact, x_0, x_1, t, interpolant=interpolant).item()
+    size = n if target != "minibatch" else batch_size
+    losses = [cfm_loss(exact, x_0[i:i + size], x_1[i:i + size], t[i:i + size], interpolant=interpolant, target=target)
+              for i in range(0, n, size)]
+    return torch.stack(losses).mean().item()
 
 
 def count_crossings(paths: torch.Tensor) -> int:

@@ -66,3 +66,16 @@ def test_count_crossings():
     assert fm.count_crossings(three) == 2
     with pytest.raises(ValueError, match="paths"):
         fm.count_crossings(torch.zeros(3, 2))
+
+
+def test_loss_floor_of_the_minibatch_target():
+    """Far below the conditional floor, and lower still with larger batches (less noise in the target)."""
+    kwargs = dict(n=16_384, time_sampling="later")
+    conditional = fm.loss_floor(generator=torch.Generator().manual_seed(0), **kwargs)
+    small = fm.loss_floor(target="minibatch", batch_size=256, generator=torch.Generator().manual_seed(0), **kwargs)
+    large = fm.loss_floor(target="minibatch", batch_size=4096, generator=torch.Generator().manual_seed(0), **kwargs)
+    assert 0 < large < small < 0.2 * conditional
+    with pytest.raises(ValueError, match="batch_size"):
+        fm.loss_floor(target="minibatch")
+    with pytest.raises(ValueError, match="target"):
+        fm.loss_floor(n=100, target="exact")
