@@ -2,6 +2,7 @@
 """One lever at a time: train a recipe, report its wall time and its quality (Euler T = 100).
 
     .venv/bin/python benchmarks/levers.py            all the variants below, one after the other
+    .venv/bin/python benchmarks/levers.py "default" "default, uniform t"     just these
 
 The numbers it printed are kept, with what they taught, in benchmarks/NOTES.md.
 """
@@ -19,7 +20,8 @@ from benchmark import quality  # noqa: E402
 
 import fmhelpers as fm  # noqa: E402
 
-BASE = dict(n_iterations=1500, batch_size=1024, lr=3e-3, lr_schedule="cosine", time_sampling="late")
+BASE = dict(n_iterations=1500, batch_size=1024, lr=3e-3, lr_schedule="cosine", time_sampling="late",
+            target="conditional", seed=0)
 VARIANTS = {
     "base": {},
     "uniform t": dict(time_sampling="uniform"),
@@ -44,17 +46,25 @@ VARIANTS = {
     "lr 1e-2, 3000 it, later t": dict(lr=1e-2, n_iterations=3000, time_sampling="later"),
     "lr 1e-2, 3000 it, width 256": dict(lr=1e-2, n_iterations=3000, model=dict(hidden=256, n_layers=4)),
     "lr 5e-3, 3000 it": dict(lr=5e-3, n_iterations=3000),
+    # last round: the default recipe (fm.DEFAULT_RECIPE), then one change at a time
+    "default": dict(fm.DEFAULT_RECIPE),
+    "default, conditional target": dict(fm.DEFAULT_RECIPE, target="conditional"),
+    "default, density 2t": dict(fm.DEFAULT_RECIPE, time_sampling="late"),
+    "default, uniform t": dict(fm.DEFAULT_RECIPE, time_sampling="uniform"),
+    "default, batch 1024, 5000 it": dict(fm.DEFAULT_RECIPE, batch_size=1024, n_iterations=5000),
+    "default, seed 1": dict(fm.DEFAULT_RECIPE, seed=1),
+    "default, seed 2": dict(fm.DEFAULT_RECIPE, seed=2),
 }
 
 
 def run(name: str, change: dict) -> None:
-    cfg = dict(BASE, **{k: v for k, v in change.items() if k not in ("model", "threads")})
+    cfg = {**BASE, **{k: v for k, v in change.items() if k not in ("model", "threads")}}
     threads = torch.get_num_threads()
     if "threads" in change:
         torch.set_num_threads(change["threads"])
-    model = fm.VelocityMLP(**change.get("model", {}))
+    model = fm.VelocityMLP(**change.get("model", {}), seed=cfg["seed"])
     start = time.perf_counter()
-    fm.train(model, seed=0, progress=False, **cfg)
+    fm.train(model, progress=False, **cfg)
     seconds = time.perf_counter() - start
     torch.set_num_threads(threads)
     q = quality(model, 20_000)
