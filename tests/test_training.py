@@ -55,6 +55,12 @@ def test_time_sampling():
     later = fm.sample_time(100_000, "later", generator=g)
     assert 0 <= later.min() and later.max() <= 1
     assert abs(later.mean().item() - 3 / 4) < 0.005  # density 3t^2 has mean 3/4
+    mixed = fm.sample_time(100_000, "mixed", generator=g)
+    assert 0 <= mixed.min() and mixed.max() <= 1
+    assert abs(mixed.mean().item() - (0.9 * 3 / 4 + 0.1 / 2)) < 0.005
+    # early times keep a floor: P(t < 0.1) = 0.1 * 0.1 + 0.9 * 0.001, ten times that of "later"
+    assert abs((mixed < 0.1).float().mean().item() - 0.0109) < 0.002
+    assert (later < 0.1).float().mean().item() < 0.002
 
 
 def _direct_minibatch_target(x_0, x_1, t, path):
@@ -114,6 +120,15 @@ def test_minibatch_loss_is_a_flow_matching_loss():
         fm.cfm_loss(fm.marginal_velocity, x_0, x_1, t, target="marginal")
 
 
+def test_gradient_clipping_changes_the_run_and_none_turns_it_off():
+    kwargs = dict(SMALL, n_iterations=10)
+    clipped = fm.train(_small_model(), clip_grad_norm=1e-3, **kwargs)
+    free = fm.train(_small_model(), clip_grad_norm=None, **kwargs)
+    # a tiny clip barely moves the weights, so the loss cannot fall as fast
+    assert clipped.losses[0] == free.losses[0] and clipped.losses[-1] > free.losses[-1]
+    assert free.recipe["clip_grad_norm"] is None
+
+
 def test_a_diverging_run_stops_with_a_clear_error():
     model = _small_model()
     with torch.no_grad():
@@ -122,10 +137,11 @@ def test_a_diverging_run_stops_with_a_clear_error():
         fm.train(model, **SMALL)
 
 
-def test_default_recipe_trains_with_the_minibatch_target_and_fused_adam():
+def test_default_recipe_is_recorded():
     result = fm.train(_small_model(), n_iterations=5, batch_size=64, progress=False)
     assert result.recipe["target"] == fm.DEFAULT_RECIPE["target"] == "minibatch"
-    assert result.recipe["time_sampling"] == "later"
+    assert result.recipe["time_sampling"] == "mixed"
+    assert result.recipe["adam_beta2"] == 0.99 and result.recipe["clip_grad_norm"] == 1.0
 
 
 @pytest.mark.parametrize(
@@ -137,6 +153,9 @@ def test_default_recipe_trains_with_the_minibatch_target_and_fused_adam():
         (dict(lr_schedule="step"), ValueError, "lr_schedule"),
         (dict(time_sampling="early"), ValueError, "time_sampling"),
         (dict(target="exact"), ValueError, "target"),
+        (dict(adam_beta2=1.0), ValueError, "adam_beta2"),
+        (dict(adam_beta2="0.99"), TypeError, "adam_beta2"),
+        (dict(clip_grad_norm=0.0), ValueError, "clip_grad_norm"),
         (dict(snapshot_every=0), ValueError, "snapshot_every"),
         (dict(interpolant="linear"), TypeError, "interpolant"),
     ],
