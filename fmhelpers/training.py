@@ -99,12 +99,14 @@ def minibatch_target(
 
     Args:
         x_0, x_1: (n, 2) batch of source and target samples (x_1 doubles as the reference set).
-        t: (n, 1) or (n,) times in [0, 1].
+        t: times in [0, 1]: a float, or shape (n,) or (n, 1).
+        alpha_min: a positive floor for alpha_t (see above).
 
     Returns:
         (n, 2) targets; at t = 0 they are mean(x_1) - x_0 for the linear path.
     """
     interpolant = LinearInterpolant() if interpolant is None else interpolant
+    alpha_min = check_positive("alpha_min", alpha_min)
     x_0, x_1, t = Interpolant._check(x_0, x_1, t)
     t = t.reshape(-1, 1).expand(len(x_0), 1)
     raw_alpha = interpolant.alpha(t)

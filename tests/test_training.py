@@ -92,6 +92,10 @@ def test_minibatch_target_at_the_ends():
     assert torch.allclose(fm.minibatch_target(x_0, x_1, 0.0), x_1.mean(0) - x_0, atol=1e-5)
     # t = 1: only the pair's own x_1 is possible; no division by zero
     assert torch.equal(fm.minibatch_target(x_0, x_1, 1.0), x_1 - x_0)
+    with pytest.raises(ValueError, match="alpha_min"):
+        fm.minibatch_target(x_0, x_1, 0.5, alpha_min=0.0)
+    with pytest.raises(ValueError, match=r"\bt\b"):
+        fm.minibatch_target(x_0, x_1, 1.5)
 
 
 def test_minibatch_target_estimates_the_marginal_velocity():
