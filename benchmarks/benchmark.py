@@ -178,6 +178,14 @@ def update_readme(text: str) -> None:
     readme.write_text(f"{head}{start}\n{text}\n{end}{tail}")
 
 
+def report(result: dict, to_readme: bool) -> None:
+    """Print the table of `result`, and copy it into README.md if asked."""
+    text = table(result)
+    print(text)
+    if to_readme:
+        update_readme(text)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny settings, to check that the script runs")
@@ -189,10 +197,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.report_only:
         out = json.loads(args.out.read_text())
-        text = table(out)
-        print(text)
-        if args.update_readme:
-            update_readme(text)
+        report(out, args.update_readme)
         return out
 
     n_eval = 500 if args.smoke else 20_000
@@ -229,12 +234,9 @@ def main(argv: list[str] | None = None) -> dict:
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}",
         "smoke": args.smoke,
     }
-    text = table(out)
-    print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2))
-    if args.update_readme:
-        update_readme(text)
+    report(out, args.update_readme)
     return out
 
 
