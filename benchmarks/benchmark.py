@@ -19,18 +19,16 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import fmhelpers as fm
+from fmhelpers.widgets import steps_slider
 
-import fmhelpers as fm  # noqa: E402
-from fmhelpers.widgets import steps_slider  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 WRITEUP = dict(n_iterations=5001, batch_size=4096, lr=3e-3)
 SMOKE = dict(n_iterations=6, batch_size=64, lr=3e-3)
@@ -203,13 +201,13 @@ def main(argv: list[str] | None = None) -> dict:
     n_eval = 500 if args.smoke else 20_000
     base_cfg = SMOKE if args.smoke else WRITEUP
     eval_at = [base_cfg["n_iterations"]] if args.smoke else [500, 1000, 2000, 3000, 5001]
-    default_kwargs = dict(n_iterations=4, batch_size=64) if args.smoke else {}
+    default = fm.DEFAULT_RECIPE.replace(n_iterations=4, batch_size=64) if args.smoke else fm.DEFAULT_RECIPE
 
     print(f"[bench] baseline: the write-up's recipe {base_cfg}", flush=True)
     base_model, base_s, base_kept = train_writeup(eval_at=eval_at, **base_cfg)
-    print(f"[bench] baseline trained in {base_s:.1f} s; default recipe {fm.DEFAULT_RECIPE}", flush=True)
-    every = max(1, (default_kwargs.get("n_iterations") or fm.DEFAULT_RECIPE["n_iterations"]) // 4)
-    result = fm.train(fm.VelocityMLP(), seed=0, progress=False, snapshot_every=every, **default_kwargs)
+    print(f"[bench] baseline trained in {base_s:.1f} s; default recipe {default}", flush=True)
+    every = max(1, default.n_iterations // 4)
+    result = fm.train(fm.VelocityMLP(), default, progress=False, snapshot_every=every)
     n_its = len(result.losses)
     kept = {it: (result.snapshot_seconds[it], st) for it, st in result.snapshots.items() if it > 0}
 
@@ -224,7 +222,7 @@ def main(argv: list[str] | None = None) -> dict:
                                                      fm.sample_checkerboard(n_eval, generator=g_target)),
     }
     out = {
-        "recipe": {"baseline": base_cfg, "default": dict(fm.DEFAULT_RECIPE, **default_kwargs)},
+        "recipe": {"baseline": base_cfg, "default": default.to_dict()},
         "rows": rows,
         "curves": {"baseline": curve(fm.VelocityMLP(), base_kept, n_eval), "default": curve(fm.VelocityMLP(), kept, n_eval)},
         "time_ratio": result.seconds / base_s,

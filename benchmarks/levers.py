@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import torch
+from benchmark import quality  # benchmarks/benchmark.py: this script's folder is on sys.path when it runs
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark import quality  # noqa: E402
+import fmhelpers as fm
 
-import fmhelpers as fm  # noqa: E402
-
-BASE = dict(n_iterations=1500, batch_size=1024, lr=3e-3, lr_schedule="cosine", time_sampling="late",
-            target="conditional", adam_beta2=0.999, clip_grad_norm=None, seed=0)
+# Each variant is a set of changes to a base recipe (BASE unless it names another under "recipe"),
+# plus optionally "model" (VelocityMLP keywords) and "threads" (torch threads while training).
+BASE = fm.Recipe(n_iterations=1500, batch_size=1024, lr=3e-3, lr_schedule="cosine", time_sampling="late",
+                 target="conditional", adam_beta2=0.999, clip_grad_norm=None, seed=0)
 # the recipe of round 5 in NOTES.md (the default for a while): what fm.train did before round 6
-ROUND5 = dict(n_iterations=7000, batch_size=512, lr=1e-2, lr_schedule="cosine", time_sampling="later",
-              target="minibatch", adam_beta2=0.999, clip_grad_norm=None)
+ROUND5 = dict(recipe=fm.Recipe(n_iterations=7000, batch_size=512, lr=1e-2, lr_schedule="cosine",
+                               time_sampling="later", target="minibatch", adam_beta2=0.999, clip_grad_norm=None))
+DEFAULT = dict(recipe=fm.DEFAULT_RECIPE)
 VARIANTS = {
     "base": {},
     "uniform t": dict(time_sampling="uniform"),
@@ -58,24 +58,25 @@ VARIANTS = {
     "round 5, seed 1": dict(ROUND5, seed=1),
     "round 5, seed 2": dict(ROUND5, seed=2),
     # round 6: the default recipe (fm.DEFAULT_RECIPE), one change at a time
-    "default": dict(fm.DEFAULT_RECIPE),
-    "default, seed 1": dict(fm.DEFAULT_RECIPE, seed=1),
-    "default, seed 2": dict(fm.DEFAULT_RECIPE, seed=2),
-    "default, beta2 0.999": dict(fm.DEFAULT_RECIPE, adam_beta2=0.999),
-    "default, no clipping": dict(fm.DEFAULT_RECIPE, clip_grad_norm=None),
-    "default, density 3t^2 only": dict(fm.DEFAULT_RECIPE, time_sampling="later"),
-    "default, conditional target": dict(fm.DEFAULT_RECIPE, target="conditional"),
+    "default": dict(DEFAULT),
+    "default, seed 1": dict(DEFAULT, seed=1),
+    "default, seed 2": dict(DEFAULT, seed=2),
+    "default, beta2 0.999": dict(DEFAULT, adam_beta2=0.999),
+    "default, no clipping": dict(DEFAULT, clip_grad_norm=None),
+    "default, density 3t^2 only": dict(DEFAULT, time_sampling="later"),
+    "default, conditional target": dict(DEFAULT, target="conditional"),
 }
 
 
 def run(name: str, change: dict) -> None:
-    cfg = {**BASE, **{k: v for k, v in change.items() if k not in ("model", "threads")}}
+    recipe = change.get("recipe", BASE).replace(
+        **{k: v for k, v in change.items() if k not in ("recipe", "model", "threads")})
     threads = torch.get_num_threads()
     if "threads" in change:
         torch.set_num_threads(change["threads"])
-    model = fm.VelocityMLP(**change.get("model", {}), seed=cfg["seed"])
+    model = fm.VelocityMLP(**change.get("model", {}), seed=recipe.seed)
     start = time.perf_counter()
-    fm.train(model, progress=False, **cfg)
+    fm.train(model, recipe, progress=False)
     seconds = time.perf_counter() - start
     torch.set_num_threads(threads)
     q = quality(model, 20_000)

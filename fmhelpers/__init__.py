@@ -1,17 +1,32 @@
 """fmhelpers: the small, tested package behind the flow matching notebooks.
 
 Modules, in the order the notebooks teach them: distributions, interpolants, marginal, models,
-training, solvers, metrics, plotting, widgets. Everything public is importable from the top:
-`import fmhelpers as fm`.
+targets (what v_theta regresses on), recipe, training (the loop), checkpoints, solvers, metrics,
+plotting, widgets. Everything public is importable from the top: `import fmhelpers as fm`.
+`fm.widgets` (sliders, which need ipywidgets) is imported only when first used.
 """
 
+import importlib as _importlib
+
 from ._checks import best_device
-from .distributions import black_cells, checkerboard_density, in_checkerboard, sample_checkerboard, sample_gaussian
-from .interpolants import Coefficients, Interpolant, LinearInterpolant, TrigInterpolant
+from .distributions import (
+    BOARD,
+    Board,
+    black_cells,
+    checkerboard_density,
+    in_checkerboard,
+    sample_checkerboard,
+    sample_gaussian,
+)
+from .interpolants import INTERPOLANTS, Coefficients, Interpolant, LinearInterpolant, TrigInterpolant
 from .marginal import marginal_density, marginal_posterior_mean, marginal_velocity
-from .metrics import count_crossings, histogram_tv, in_support_fraction, loss_floor, sliced_wasserstein
-from . import exercises, widgets
 from .models import VelocityMLP
+from .targets import TARGETS, TIME_SAMPLINGS, cfm_loss, minibatch_target, sample_time
+from .recipe import DEFAULT_RECIPE, Recipe
+from .training import TrainResult, train
+from .checkpoints import Checkpoint, load_checkpoint, load_or_train, save_checkpoint
+from .solvers import SOLVERS, euler, heun, midpoint, rk4
+from .metrics import count_crossings, histogram_tv, in_support_fraction, loss_floor, sliced_wasserstein
 from .plotting import (
     STYLE,
     draw_board,
@@ -24,20 +39,14 @@ from .plotting import (
     plot_velocity_field,
     velocity_grid,
 )
-from .solvers import SOLVERS, euler, heun, midpoint, rk4
-from .training import (
-    DEFAULT_RECIPE,
-    Checkpoint,
-    TrainResult,
-    cfm_loss,
-    load_checkpoint,
-    load_or_train,
-    minibatch_target,
-    sample_time,
-    save_checkpoint,
-    train,
-)
+from . import exercises
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [name for name in dir() if not name.startswith("_")] + ["widgets"]
+
+
+def __getattr__(name: str):
+    if name == "widgets":  # ipywidgets is imported only by the notebooks that show a slider
+        return _importlib.import_module(".widgets", __name__)
+    raise AttributeError(f"module 'fmhelpers' has no attribute {name!r}")

@@ -1,15 +1,28 @@
-"""Input checks shared by the public functions: each raises an error that names the argument."""
+"""Input checks shared by the public functions: each raises an error that names the argument.
+
+The contracts they enforce, once, at each public entry point:
+
+- points: a floating-point torch.Tensor of shape (n, 2), every value finite (no NaN, no inf);
+- times: a float, or a tensor of shape (), (n,) or (n, 1), in [0, 1]; inside the package always (n, 1);
+- generators: a `torch.Generator` or None (an int is refused with a hint to seed one);
+- devices: None means "leave it where it is": new tensors are made on the CPU, a model stays on
+  its own device; a device string this machine does not have is refused, naming what it has.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
+import numpy as np
 import torch
+from torch import nn
 
 
 def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
     """Return `value` as an int, or raise if it is not an integer >= `minimum`."""
+    if isinstance(value, (np.integer,)):
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < minimum:
@@ -17,26 +30,47 @@ def check_count(name: str, value: Any, *, minimum: int = 0) -> int:
     return value
 
 
-def check_positive(name: str, value: Any) -> float:
-    """Return `value` as a float, or raise if it is not a finite number > 0."""
+def check_number(name: str, value: Any) -> float:
+    """Return `value` (a Python, NumPy or 0-d tensor number) as a finite float, or raise."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.dtype.is_complex:
+        value = value.item()
+    elif isinstance(value, np.generic) and np.isrealobj(value) and not isinstance(value, np.bool_):
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
     return float(value)
 
 
+def check_positive(name: str, value: Any) -> float:
+    """Return `value` as a float, or raise if it is not a finite number > 0."""
+    value = check_number(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def check_finite(name: str, x: torch.Tensor) -> torch.Tensor:
+    """Raise if the tensor `x` holds NaN or an infinite value, saying which and how many."""
+    bad = ~torch.isfinite(x)
+    if bool(bad.any()):
+        n_nan, n_inf = int(torch.isnan(x).sum()), int(torch.isinf(x).sum())
+        parts = [f"{n_nan} NaN" if n_nan else "", f"{n_inf} infinite value{'s' * (n_inf > 1)}" if n_inf else ""]
+        raise ValueError(f"{name} contains {' and '.join(p for p in parts if p)}: every value must be finite")
+    return x
+
+
 def check_points(name: str, x: Any) -> torch.Tensor:
-    """Check that `x` is a floating tensor of shape (n, 2) with no NaN."""
+    """Check that `x` is a finite floating-point tensor of shape (n, 2)."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (n, 2), got {type(x).__name__}")
+        hint = " (use torch.as_tensor(...) first)" if isinstance(x, np.ndarray) else ""
+        raise TypeError(f"{name} must be a torch.Tensor of shape (n, 2), got {type(x).__name__}{hint}")
     if x.dim() != 2 or x.shape[1] != 2:
         raise ValueError(f"{name} must have shape (n, 2), got {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
-    if torch.isnan(x).any():
-        raise ValueError(f"{name} contains NaN")
-    return x
+    return check_finite(name, x)
 
 
 def check_time(name: str, t: Any, n: int | None = None, *, like: torch.Tensor | None = None) -> torch.Tensor:
@@ -44,47 +78,144 @@ def check_time(name: str, t: Any, n: int | None = None, *, like: torch.Tensor | 
 
     Args:
         name: argument name used in error messages.
-        t: the time(s).
+        t: the time(s): a Python or NumPy float, or a tensor.
         n: number of points `t` must match; None accepts any leading size.
-        like: a tensor whose dtype and device a float `t` takes.
+        like: a tensor whose dtype and device `t` takes (a time tensor keeps a wider dtype).
     """
-    if isinstance(t, bool):
+    if isinstance(t, (bool, np.bool_)):
         raise TypeError(f"{name} must be a float or a tensor, got bool")
+    if isinstance(t, np.generic) and np.isrealobj(t):
+        t = t.item()
     if isinstance(t, (int, float)):
         dtype = like.dtype if like is not None else torch.get_default_dtype()
         device = like.device if like is not None else None
         t = torch.tensor(float(t), dtype=dtype, device=device)
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{name} must be a float or a tensor, got {type(t).__name__}")
-    if not t.is_floating_point():
-        t = t.to(like.dtype if like is not None else torch.get_default_dtype())
+    if t.dtype.is_complex or t.dtype == torch.bool:
+        raise TypeError(f"{name} must hold real numbers, got {t.dtype}")
+    if like is not None:
+        dtype = torch.promote_types(t.dtype, like.dtype) if t.is_floating_point() else like.dtype
+        t = t.to(device=like.device, dtype=dtype)
+    elif not t.is_floating_point():
+        t = t.to(torch.get_default_dtype())
     if t.dim() == 1:
         t = t[:, None]
     if t.dim() > 2 or (t.dim() == 2 and t.shape[1] != 1):
         raise ValueError(f"{name} must be a float or have shape (n,) or (n, 1), got {tuple(t.shape)}")
     if n is not None and t.dim() == 2 and t.shape[0] != n:
         raise ValueError(f"{name} has {t.shape[0]} rows but the points have {n}")
-    if torch.isnan(t).any():
+    if bool(torch.isnan(t).any()):
         raise ValueError(f"{name} contains NaN")
-    if ((t < 0) | (t > 1)).any():
+    if bool(((t < 0) | (t > 1)).any()):
         raise ValueError(f"{name} must lie in [0, 1], got values from {t.min().item():.4g} to {t.max().item():.4g}")
     return t
 
 
-def resolve_device(device: Any) -> torch.device:
-    """Turn None / str / torch.device into a torch.device (None means CPU)."""
+def time_column(t: Any, x: torch.Tensor, name: str = "t") -> torch.Tensor:
+    """`t` checked against the points `x` and returned with shape (n, 1), in x's dtype (or wider)."""
+    return check_time(name, t, len(x), like=x).reshape(-1, 1).expand(len(x), 1)
+
+
+def common_dtype(*tensors: torch.Tensor) -> list[torch.Tensor]:
+    """The tensors cast to one floating dtype (the widest among them), so float32 and float64 mix."""
+    dtype = tensors[0].dtype
+    for x in tensors[1:]:
+        dtype = torch.promote_types(dtype, x.dtype)
+    return [x.to(dtype) for x in tensors]
+
+
+def check_generator(name: str, generator: Any) -> torch.Generator | None:
+    """None or a torch.Generator; an int gets a message that says what to pass instead."""
+    if generator is None or isinstance(generator, torch.Generator):
+        return generator
+    if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
+        raise TypeError(f"{name} must be a torch.Generator, got the int {generator}: "
+                        f"pass {name}=torch.Generator().manual_seed({generator}) (or a seed where the function takes seed=)")
+    raise TypeError(f"{name} must be a torch.Generator or None, got {type(generator).__name__}")
+
+
+def check_seed(name: str, seed: Any) -> int:
+    """An int seed (NumPy ints accepted)."""
+    if isinstance(seed, torch.Generator):
+        raise TypeError(f"{name} must be an int, got a torch.Generator (pass its seed, or use generator=)")
+    return check_count(name, seed)
+
+
+def _available() -> list[str]:
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        found.append("mps")
+    return found
+
+
+def resolve_device(device: Any, name: str = "device") -> torch.device:
+    """Turn None / str / torch.device into a torch.device this machine has (None means CPU)."""
     if device is None:
         return torch.device("cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{name} must be None, a string such as 'cpu', or a torch.device, got {type(device).__name__}")
     try:
-        return torch.device(device)
+        device = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device must be None, 'cpu', 'cuda' or 'mps', got {device!r}") from exc
+        raise ValueError(f"{name} must be None, 'cpu', 'cuda' or 'mps', got {device!r}") from exc
+    if device.type not in _available():
+        raise ValueError(f"{name} {str(device)!r} is not available on this machine; available: "
+                         f"{', '.join(_available())} (fm.best_device() picks the fastest)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"{name} {str(device)!r} is not available: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def best_device() -> torch.device:
     """The fastest device available here: CUDA, then Apple MPS, then CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    return torch.device(_available()[-1])
+
+
+def module_device(module: nn.Module) -> torch.device | None:
+    """The device of a module's first parameter or buffer (None for a module without any)."""
+    for tensor in module.parameters():
+        return tensor.device
+    for tensor in module.buffers():
+        return tensor.device
+    return None
+
+
+def check_callable(name: str, f: Any, signature: str) -> Callable:
+    if not callable(f):
+        raise TypeError(f"{name} must be callable as {signature}, got {type(f).__name__}")
+    return f
+
+
+def check_field_output(name: str, v: Any, x: torch.Tensor, where: str = "") -> torch.Tensor:
+    """What a velocity field returned for points x: a finite tensor of x's shape, else a clear error."""
+    if not isinstance(v, torch.Tensor):
+        raise TypeError(f"{name} must return a torch.Tensor of shape {tuple(x.shape)}, got {type(v).__name__}{where}")
+    if v.shape != x.shape:
+        raise ValueError(f"{name} must return shape {tuple(x.shape)} (one velocity per point), "
+                         f"got {tuple(v.shape)}{where}")
+    if not bool(torch.isfinite(v).all()):
+        n_nan, n_inf = int(torch.isnan(v).sum()), int(torch.isinf(v).sum())
+        kind = " and ".join(part for part in (f"{n_nan} NaN" if n_nan else "",
+                                              f"{n_inf} infinite value{'s' * (n_inf > 1)}" if n_inf else "") if part)
+        raise ValueError(f"{name} returned {kind}{where}")
+    return v
+
+
+def as_field(velocity: Any, name: str = "velocity") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """velocity(x, t) evaluated where it lives: a module gets x and t on its device (and dtype),
+    and the answer comes back on x's device and in x's dtype."""
+    check_callable(name, velocity, f"{name}(x, t)")
+    if not isinstance(velocity, nn.Module):
+        return velocity
+    device = module_device(velocity)
+    if device is None:
+        return velocity
+
+    def on_its_device(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        v = velocity(x.to(device), t.to(device))
+        return v.to(x.device, x.dtype) if isinstance(v, torch.Tensor) else v
+
+    return on_its_device

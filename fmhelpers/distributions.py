@@ -1,55 +1,99 @@
 """The two distributions of the lesson: the source pi_0 (standard Gaussian) and the target pi_1
 (a 2-D checkerboard, uniform on the black cells of a grid_size x grid_size grid on
-[-scale, scale]^2, a cell being black when column + row is odd)."""
+[-scale, scale]^2, a cell being black when column + row is odd).
+
+The board travels as one object, `Board`; `BOARD` is the course's (4 x 4 on [-2, 2]^2), the
+default of every function that takes `board=`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ._checks import check_count, check_points, check_positive, resolve_device
+from ._checks import check_count, check_generator, check_points, check_positive, resolve_device
 
 
-def _check_board(grid_size: Any, scale: Any) -> tuple[int, float]:
-    grid_size = check_count("grid_size", grid_size, minimum=2)
-    return grid_size, check_positive("scale", scale)
+@dataclass(frozen=True)
+class Board:
+    """A checkerboard: `grid_size` x `grid_size` cells on [-scale, scale]^2, black where column + row is odd."""
+
+    grid_size: int = 4
+    scale: float = 2.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "grid_size", check_count("grid_size", self.grid_size, minimum=2))
+        object.__setattr__(self, "scale", check_positive("scale", self.scale))
+
+    @property
+    def side(self) -> float:
+        """Side length of one cell."""
+        return 2 * self.scale / self.grid_size
+
+    @property
+    def n_black(self) -> int:
+        """Number of black cells, floor(grid_size^2 / 2)."""
+        return (self.grid_size * self.grid_size) // 2
+
+    @property
+    def density_value(self) -> float:
+        """The density of pi_1 on a black cell: 1 / (total black area)."""
+        return 1.0 / (self.n_black * self.side**2)
+
+    def black_cells(self) -> torch.Tensor:
+        """Lower-left corners of the black cells, float64 of shape (n_black, 2)."""
+        idx = torch.arange(self.grid_size)
+        col, row = torch.meshgrid(idx, idx, indexing="xy")
+        black = (col + row) % 2 == 1
+        corners = torch.stack([col[black], row[black]], dim=1).to(torch.float64)
+        return -self.scale + self.side * corners
 
 
-def black_cells(*, grid_size: int = 4, scale: float = 2.0) -> torch.Tensor:
+BOARD = Board()
+
+
+def check_board(board: Any) -> Board:
+    """`board` if it is a Board, else a TypeError that says how to make one."""
+    if not isinstance(board, Board):
+        raise TypeError(f"board must be an fm.Board (e.g. fm.Board(grid_size=4, scale=2.0)), got {type(board).__name__}")
+    return board
+
+
+def black_cells(*, board: Board = BOARD) -> torch.Tensor:
     """Lower-left corners of the black cells, float64 of shape (K, 2) with K = floor(grid_size^2 / 2).
 
     A cell in column c and row r (both counted from 0 at -scale) is black when c + r is odd.
     Its side is 2 * scale / grid_size.
     """
-    grid_size, scale = _check_board(grid_size, scale)
-    side = 2 * scale / grid_size
-    idx = torch.arange(grid_size)
-    col, row = torch.meshgrid(idx, idx, indexing="xy")
-    black = (col + row) % 2 == 1
-    corners = torch.stack([col[black], row[black]], dim=1).to(torch.float64)
-    return -scale + side * corners
+    return check_board(board).black_cells()
+
+
+def _generator_device(generator: torch.Generator | None, device: Any) -> tuple[torch.device, torch.device]:
+    generator = check_generator("generator", generator)
+    device = resolve_device(device)
+    return device, (generator.device if generator is not None else device)
 
 
 def sample_gaussian(n: int, *, generator: torch.Generator | None = None, device: Any = None) -> torch.Tensor:
     """Draw n points from pi_0 = N(0, I_2).
 
+    Args:
+        n: number of points (>= 0).
+        generator: a seeded `torch.Generator` for reproducible draws (None: the global RNG).
+        device: where the points go (None: the CPU).
+
     Returns:
         float32 tensor of shape (n, 2).
     """
     n = check_count("n", n)
-    device = resolve_device(device)
-    gen_device = generator.device if generator is not None else device
+    device, gen_device = _generator_device(generator, device)
     return torch.randn(n, 2, generator=generator, device=gen_device).to(device)
 
 
 def sample_checkerboard(
-    n: int,
-    *,
-    grid_size: int = 4,
-    scale: float = 2.0,
-    generator: torch.Generator | None = None,
-    device: Any = None,
+    n: int, *, board: Board = BOARD, generator: torch.Generator | None = None, device: Any = None
 ) -> torch.Tensor:
     """Draw n points from pi_1, exactly and without a rejection loop.
 
@@ -59,17 +103,15 @@ def sample_checkerboard(
         float32 tensor of shape (n, 2).
     """
     n = check_count("n", n)
-    grid_size, scale = _check_board(grid_size, scale)
-    device = resolve_device(device)
-    gen_device = generator.device if generator is not None else device
-    corners = black_cells(grid_size=grid_size, scale=scale).to(torch.float32).to(gen_device)
-    side = 2 * scale / grid_size
+    board = check_board(board)
+    device, gen_device = _generator_device(generator, device)
+    corners = board.black_cells().to(torch.float32).to(gen_device)
     cell = torch.randint(len(corners), (n,), generator=generator, device=gen_device)
-    offset = torch.rand(n, 2, generator=generator, device=gen_device) * side
+    offset = torch.rand(n, 2, generator=generator, device=gen_device) * board.side
     return (corners[cell] + offset).to(device)
 
 
-def in_checkerboard(x: torch.Tensor, *, grid_size: int = 4, scale: float = 2.0) -> torch.Tensor:
+def in_checkerboard(x: torch.Tensor, *, board: Board = BOARD) -> torch.Tensor:
     """Which points lie on a black cell (the support of pi_1).
 
     Args:
@@ -79,14 +121,13 @@ def in_checkerboard(x: torch.Tensor, *, grid_size: int = 4, scale: float = 2.0) 
         bool tensor of shape (n,).
     """
     check_points("x", x)
-    grid_size, scale = _check_board(grid_size, scale)
-    side = 2 * scale / grid_size
-    inside = ((x >= -scale) & (x <= scale)).all(dim=1)
-    cell = torch.floor((x + scale) / side).clamp(0, grid_size - 1).long()
+    board = check_board(board)
+    inside = ((x >= -board.scale) & (x <= board.scale)).all(dim=1)
+    cell = torch.floor((x + board.scale) / board.side).clamp(0, board.grid_size - 1).long()
     return inside & ((cell[:, 0] + cell[:, 1]) % 2 == 1)
 
 
-def checkerboard_density(x: torch.Tensor, *, grid_size: int = 4, scale: float = 2.0) -> torch.Tensor:
+def checkerboard_density(x: torch.Tensor, *, board: Board = BOARD) -> torch.Tensor:
     """Density of pi_1 at x: 1 / (area of the black cells) on the support, 0 elsewhere.
 
     Args:
@@ -95,7 +136,5 @@ def checkerboard_density(x: torch.Tensor, *, grid_size: int = 4, scale: float = 
     Returns:
         tensor of shape (n,), dtype of x.
     """
-    mask = in_checkerboard(x, grid_size=grid_size, scale=scale)
-    n_black = (grid_size * grid_size) // 2
-    area = n_black * (2 * scale / grid_size) ** 2
-    return mask.to(x.dtype) / area
+    mask = in_checkerboard(x, board=board)
+    return mask.to(x.dtype) * board.density_value

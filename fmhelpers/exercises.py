@@ -11,11 +11,14 @@ from typing import Any, Callable
 
 import torch
 
+import numpy as np
+
+from ._checks import check_number
 from .distributions import in_checkerboard, sample_checkerboard, sample_gaussian
 from .interpolants import Interpolant
 from .marginal import marginal_velocity
 from .solvers import euler
-from .training import cfm_loss
+from .targets import cfm_loss
 
 
 def _run(name: str, attempt: Callable[[], Any]) -> tuple[bool | None, Any]:
@@ -31,6 +34,23 @@ def _verdict(name: str, ok: bool, hint: str) -> bool:
     return ok
 
 
+def _as_float(name: str, value: Any) -> float:
+    """A student's number (Python, NumPy or a one-element tensor of any dtype) as a float."""
+    try:
+        return check_number(name, value)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{exc} (the exercise asks for a single number)") from None
+
+
+def _close(got: Any, want: torch.Tensor, atol: float) -> bool:
+    """Whether an answer (a tensor of any float dtype, or a NumPy array) equals `want` to `atol`."""
+    if isinstance(got, np.ndarray):
+        got = torch.from_numpy(got)
+    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+        return False
+    return torch.allclose(got.detach().cpu().to(torch.float64), want.detach().cpu().to(torch.float64), atol=atol)
+
+
 def _points(n: int = 2000, seed: int = 0) -> torch.Tensor:
     return (torch.rand(n, 2, generator=torch.Generator().manual_seed(seed)) - 0.5) * 6
 
@@ -41,6 +61,8 @@ def check_is_black(is_black: Callable[[torch.Tensor], torch.Tensor]) -> bool | N
     ran, got = _run("01.1", lambda: is_black(_points()))
     if ran is None:
         return None
+    if isinstance(got, np.ndarray):
+        got = torch.from_numpy(got)
     ok = isinstance(got, torch.Tensor) and got.shape == (2000,) and torch.equal(got.bool(), in_checkerboard(_points()))
     return _verdict("01.1", ok, "compare with fm.in_checkerboard on a few points; remember column + row odd")
 
@@ -48,7 +70,7 @@ def check_is_black(is_black: Callable[[torch.Tensor], torch.Tensor]) -> bool | N
 def check_gaussian_on_board(fraction: float) -> bool | None:
     """01.2: the fraction of pi_0 that lies on black cells, to within 0.01."""
     exact = math.erf(math.sqrt(2)) ** 2 / 2
-    return _verdict("01.2", abs(float(fraction) - exact) < 0.01, "estimate it with many samples (1e5 or more)")
+    return _verdict("01.2", abs(_as_float("fraction", fraction) - exact) < 0.01, "estimate it with many samples (1e5 or more)")
 
 
 # ---- 02 interpolants ----------------------------------------------------------------------------
@@ -61,14 +83,14 @@ def check_schedule(cls: type) -> bool | None:
     if ran is None:
         return None
     t = torch.linspace(0, 1, 11, dtype=torch.float64)
-    ok = isinstance(path, Interpolant) and torch.allclose(path.alpha(t), (1 - t) ** 2) \
-        and torch.allclose(path.d_beta(t), 2 * (1 - t))
+    ok = isinstance(path, Interpolant) and _close(path.alpha(t), (1 - t) ** 2, 1e-6) \
+        and _close(path.d_beta(t), 2 * (1 - t), 1e-6)
     return _verdict("02.1", ok, "alpha_t = (1 - t)^2, beta_t = 1 - (1 - t)^2 and their derivatives")
 
 
 def check_variance(var_x_t: Callable[[float], float]) -> bool | None:
     """02.2: var_x_t(t) = variance of the first coordinate of x_t (linear path)."""
-    ran, got = _run("02.2", lambda: [float(var_x_t(t)) for t in (0.0, 0.3, 0.7, 1.0)])
+    ran, got = _run("02.2", lambda: [_as_float("var_x_t(t)", var_x_t(t)) for t in (0.0, 0.3, 0.7, 1.0)])
     if ran is None:
         return None
     want = [(1 - t) ** 2 + t**2 * 4 / 3 for t in (0.0, 0.3, 0.7, 1.0)]
@@ -83,13 +105,13 @@ def check_field_at_zero(v_zero: Callable[[torch.Tensor], torch.Tensor]) -> bool 
     ran, got = _run("03.1", lambda: v_zero(x))
     if ran is None:
         return None
-    ok = isinstance(got, torch.Tensor) and torch.allclose(got, marginal_velocity(x, 0.0), atol=1e-5)
+    ok = _close(got, marginal_velocity(x, 0.0), atol=1e-5)
     return _verdict("03.1", ok, "at t = 0, X_t = X_0 tells nothing about X_1")
 
 
 def check_floor_at(floor_at: Callable[[float], float]) -> bool | None:
     """03.2: floor_at(t) = E||u_t - v*(x_t, t)||^2 at one time t, to within 3 %."""
-    ran, got = _run("03.2", lambda: float(floor_at(0.5)))
+    ran, got = _run("03.2", lambda: _as_float("floor_at(t)", floor_at(0.5)))
     if ran is None:
         return None
     g = torch.Generator().manual_seed(1)
@@ -110,7 +132,7 @@ def check_loss(my_loss: Callable[..., torch.Tensor]) -> bool | None:
     ran, got = _run("04.1", lambda: my_loss(model, x_0, x_1, t))
     if ran is None:
         return None
-    ok = isinstance(got, torch.Tensor) and got.dim() == 0 and torch.allclose(got, cfm_loss(model, x_0, x_1, t))
+    ok = isinstance(got, torch.Tensor) and got.dim() == 0 and _close(got, cfm_loss(model, x_0, x_1, t), atol=1e-5)
     return _verdict("04.1", ok, "mean over the batch of the squared norm of (v_theta(x_t, t) - u_t)")
 
 
@@ -131,7 +153,7 @@ def check_euler(my_euler: Callable[..., torch.Tensor]) -> bool | None:
     ran, got = _run("05.1", lambda: my_euler(marginal_velocity, x_0, 7))
     if ran is None:
         return None
-    ok = isinstance(got, torch.Tensor) and torch.allclose(got, euler(marginal_velocity, x_0, 7), atol=1e-5)
+    ok = _close(got, euler(marginal_velocity, x_0, 7), atol=1e-5)
     return _verdict("05.1", ok, "t_k = k / n_steps, x <- x + v(x, t_k) / n_steps, with t of shape (n, 1)")
 
 
@@ -144,7 +166,7 @@ def check_smallest_steps(n_steps: int, fractions: dict[int, float]) -> bool | No
 # ---- 06 intermediate distributions --------------------------------------------------------------
 def check_total_mass(total_mass: Callable[[float], float]) -> bool | None:
     """06.1: total_mass(t) = integral of the exact density of pi_t over the plane, to 1e-3."""
-    ran, got = _run("06.1", lambda: [float(total_mass(t)) for t in (0.2, 0.8)])
+    ran, got = _run("06.1", lambda: [_as_float("total_mass(t)", total_mass(t)) for t in (0.2, 0.8)])
     if ran is None:
         return None
     ok = all(abs(g - 1) < 1e-3 for g in got)
@@ -154,7 +176,7 @@ def check_total_mass(total_mass: Callable[[float], float]) -> bool | None:
 def check_radius(radius_at: Callable[[float], float]) -> bool | None:
     """06.2: radius_at(t) = E||X_t||^2 for the linear path, to within 2 %."""
     times = (0.0, 0.5, 0.8, 1.0)
-    ran, got = _run("06.2", lambda: [float(radius_at(t)) for t in times])
+    ran, got = _run("06.2", lambda: [_as_float("radius_at(t)", radius_at(t)) for t in times])
     if ran is None:
         return None
     want = [2 * (1 - t) ** 2 + t**2 * 8 / 3 for t in times]

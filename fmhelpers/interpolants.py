@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ._checks import check_points, check_time
+from ._checks import check_points, check_time, common_dtype, time_column
 
 _BOUNDARY_TOL = 1e-6
 _DERIVATIVE_TOL = 1e-3
@@ -82,13 +82,13 @@ class Interpolant:
 
         Args:
             x_0: source points, shape (n, 2).
-            x_1: target points, shape (n, 2).
+            x_1: target points, shape (n, 2) (float32 and float64 mix: the result has the wider dtype).
             t: float, or shape (n,) or (n, 1), in [0, 1].
 
         Returns:
             x_t, shape (n, 2).
         """
-        x_0, x_1, t = self._check(x_0, x_1, t)
+        x_0, x_1, t = self.check_pair(x_0, x_1, t)
         return self.alpha(t) * x_0 + self.beta(t) * x_1
 
     def conditional_velocity(self, x_0: torch.Tensor, x_1: torch.Tensor, t: Any) -> torch.Tensor:
@@ -96,19 +96,46 @@ class Interpolant:
 
         Args and shapes as in `interpolate`; returns shape (n, 2).
         """
-        x_0, x_1, t = self._check(x_0, x_1, t)
+        x_0, x_1, t = self.check_pair(x_0, x_1, t)
         return self.d_alpha(t) * x_0 + self.d_beta(t) * x_1
 
+    def point_and_velocity(self, x_0: torch.Tensor, x_1: torch.Tensor, t: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x_t, u_t) in one pass: the inputs are checked once, each coefficient computed once.
+
+        Args and shapes as in `interpolate`; returns two tensors of shape (n, 2).
+        """
+        return self._point_and_velocity(*self.check_pair(x_0, x_1, t))
+
+    def _point_and_velocity(self, x_0: torch.Tensor, x_1: torch.Tensor, t: torch.Tensor):
+        """`point_and_velocity` for inputs already checked (t of shape (n, 1)): the training loop's path."""
+        return self.alpha(t) * x_0 + self.beta(t) * x_1, self.d_alpha(t) * x_0 + self.d_beta(t) * x_1
+
     @staticmethod
-    def _check(x_0: torch.Tensor, x_1: torch.Tensor, t: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def check_pair(x_0: Any, x_1: Any, t: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The public entry's checks: x_0, x_1 finite (n, 2) tensors of one dtype, t of shape (n, 1)."""
         check_points("x_0", x_0)
         check_points("x_1", x_1)
         if x_0.shape != x_1.shape:
             raise ValueError(f"x_0 and x_1 must have the same shape, got {tuple(x_0.shape)} and {tuple(x_1.shape)}")
-        return x_0, x_1, check_time("t", t, len(x_0), like=x_0)
+        if x_0.device != x_1.device:
+            raise ValueError(f"x_0 and x_1 must be on one device, got {x_0.device} and {x_1.device}")
+        x_0, x_1 = common_dtype(x_0, x_1)
+        return x_0, x_1, time_column(t, x_0)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def check_interpolant(interpolant: Any) -> "Interpolant":
+    """None (the linear path) or an Interpolant instance; anything else is refused by name."""
+    if interpolant is None:
+        return LinearInterpolant()
+    if isinstance(interpolant, type) and issubclass(interpolant, Interpolant):
+        raise TypeError(f"interpolant must be an instance, e.g. {interpolant.__name__}(), not the class")
+    if not isinstance(interpolant, Interpolant):
+        raise TypeError(f"interpolant must be an fmhelpers Interpolant (e.g. fm.LinearInterpolant()), "
+                        f"got {type(interpolant).__name__}")
+    return interpolant
 
 
 class LinearInterpolant(Interpolant):
@@ -145,3 +172,6 @@ class TrigInterpolant(Interpolant):
 
     def d_beta(self, t: torch.Tensor) -> torch.Tensor:
         return 0.5 * math.pi * torch.cos(0.5 * math.pi * t)
+
+
+INTERPOLANTS = {"linear": LinearInterpolant, "trig": TrigInterpolant}

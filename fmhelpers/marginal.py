@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
-from ._checks import check_points, check_time
-from .distributions import black_cells
-from .interpolants import Interpolant, LinearInterpolant
+from ._checks import check_number, check_points, check_time
+from .distributions import BOARD, Board, check_board
+from .interpolants import Interpolant, LinearInterpolant, check_interpolant
 
 LINEAR = LinearInterpolant()
 T_EPS = 1e-3
@@ -44,12 +44,12 @@ def _log_phi(z: torch.Tensor) -> torch.Tensor:
     return -0.5 * z * z - 0.5 * math.log(2 * math.pi)
 
 
-def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, grid_size: int, scale: float):
+def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board: Board):
     """log p_t(x), E[X_1 | X_t = x] and the coefficients, all float64. x: (n, 2), t: (n, 1) float64."""
     x = x.to(torch.float64)
     alpha_t, beta_t = interpolant.alpha(t), interpolant.beta(t)
-    corners = black_cells(grid_size=grid_size, scale=scale).to(x.device)
-    side = 2 * scale / grid_size
+    corners = board.black_cells().to(x.device)
+    side = board.side
     at_start = beta_t <= 0  # t = 0: X_t = X_0 carries no information on X_1
     safe_beta = torch.where(at_start, torch.ones_like(beta_t), beta_t)
     mu = (x / safe_beta)[:, None, :]  # (n, 1, 2)
@@ -74,12 +74,12 @@ def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, grid_
     return log_density, mean_x1, alpha_t, beta_t
 
 
-def _prepare(x: Any, t: Any, interpolant: Interpolant | None, t_eps: float):
+def _prepare(x: Any, t: Any, interpolant: Interpolant | None, t_eps: float, board: Board):
     check_points("x", x)
+    check_board(board)
     t = check_time("t", t, len(x), like=x)
-    interpolant = LINEAR if interpolant is None else interpolant
-    if not isinstance(interpolant, Interpolant):
-        raise TypeError(f"interpolant must be an fmhelpers Interpolant, got {type(interpolant).__name__}")
+    interpolant = LINEAR if interpolant is None else check_interpolant(interpolant)
+    t_eps = check_number("t_eps", t_eps)
     if not 0 < t_eps < 0.5:
         raise ValueError(f"t_eps must lie in (0, 0.5), got {t_eps}")
     t = t.to(torch.float64).reshape(-1, 1).expand(len(x), 1).clamp(max=1 - t_eps)
@@ -91,13 +91,12 @@ def marginal_posterior_mean(
     t: Any,
     *,
     interpolant: Interpolant | None = None,
-    grid_size: int = 4,
-    scale: float = 2.0,
+    board: Board = BOARD,
     t_eps: float = T_EPS,
 ) -> torch.Tensor:
     """E[X_1 | X_t = x], the denoiser's answer, shape (n, 2) in the dtype of x."""
-    t, interpolant = _prepare(x, t, interpolant, t_eps)
-    return _posterior(x, t, interpolant, grid_size, scale)[1].to(x.dtype)
+    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
+    return _posterior(x, t, interpolant, board)[1].to(x.dtype)
 
 
 def marginal_velocity(
@@ -105,8 +104,7 @@ def marginal_velocity(
     t: Any,
     *,
     interpolant: Interpolant | None = None,
-    grid_size: int = 4,
-    scale: float = 2.0,
+    board: Board = BOARD,
     t_eps: float = T_EPS,
 ) -> torch.Tensor:
     """The exact marginal velocity v*(x, t) = E[d_alpha_t X_0 + d_beta_t X_1 | X_t = x].
@@ -118,15 +116,15 @@ def marginal_velocity(
         x: points, shape (n, 2).
         t: float, or shape (n,) or (n, 1), in [0, 1].
         interpolant: the schedule (default: `LinearInterpolant()`).
-        grid_size, scale: the checkerboard, as in `sample_checkerboard`.
+        board: the target checkerboard (default `fm.BOARD`).
         t_eps: the field is singular at t = 1 off the support of pi_1 (it pulls with speed
             ~ distance / (1 - t)), so times above 1 - t_eps are evaluated at 1 - t_eps.
 
     Returns:
         shape (n, 2), dtype of x.
     """
-    t, interpolant = _prepare(x, t, interpolant, t_eps)
-    _, mean_x1, alpha_t, beta_t = _posterior(x, t, interpolant, grid_size, scale)
+    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
+    _, mean_x1, alpha_t, beta_t = _posterior(x, t, interpolant, board)
     d_alpha_t, d_beta_t = interpolant.d_alpha(t), interpolant.d_beta(t)
     x64 = x.to(torch.float64)
     v = (d_alpha_t / alpha_t) * x64 + (d_beta_t - d_alpha_t * beta_t / alpha_t) * mean_x1
@@ -138,8 +136,7 @@ def marginal_density(
     t: Any,
     *,
     interpolant: Interpolant | None = None,
-    grid_size: int = 4,
-    scale: float = 2.0,
+    board: Board = BOARD,
     t_eps: float = T_EPS,
     log: bool = False,
 ) -> torch.Tensor:
@@ -154,6 +151,8 @@ def marginal_density(
     Returns:
         shape (n,), dtype of x.
     """
-    t, interpolant = _prepare(x, t, interpolant, t_eps)
-    log_density = _posterior(x, t, interpolant, grid_size, scale)[0]
+    if not isinstance(log, bool):
+        raise TypeError(f"log must be True or False, got {type(log).__name__}")
+    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
+    log_density = _posterior(x, t, interpolant, board)[0]
     return (log_density if log else log_density.exp()).to(x.dtype)

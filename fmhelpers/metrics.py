@@ -6,19 +6,19 @@ from typing import Any
 
 import torch
 
-from ._checks import check_count, check_points
-from .distributions import black_cells, in_checkerboard, sample_checkerboard, sample_gaussian
-from .interpolants import Interpolant
-from .marginal import LINEAR, marginal_velocity
-from .training import cfm_loss, sample_time
+from ._checks import check_count, check_generator, check_points
+from .distributions import BOARD, Board, check_board, in_checkerboard, sample_checkerboard, sample_gaussian
+from .interpolants import Interpolant, check_interpolant
+from .marginal import marginal_velocity
+from .targets import TARGETS, _loss, check_choice, sample_time
 
 
-def in_support_fraction(x: torch.Tensor, *, grid_size: int = 4, scale: float = 2.0) -> float:
+def in_support_fraction(x: torch.Tensor, *, board: Board = BOARD) -> float:
     """Fraction of the points x, shape (n, 2), that land on a black cell (1.0 is perfect)."""
     check_points("x", x)
     if len(x) == 0:
         raise ValueError("x must hold at least one point")
-    return in_checkerboard(x, grid_size=grid_size, scale=scale).to(torch.float64).mean().item()
+    return in_checkerboard(x, board=board).to(torch.float64).mean().item()
 
 
 def sliced_wasserstein(
@@ -32,6 +32,7 @@ def sliced_wasserstein(
     check_points("x", x)
     check_points("y", y)
     n_projections = check_count("n_projections", n_projections, minimum=1)
+    generator = check_generator("generator", generator)
     if len(x) == 0 or len(y) == 0:
         raise ValueError("x and y must each hold at least one point")
     angle = torch.rand(n_projections, generator=generator, dtype=torch.float64) * (2 * torch.pi)
@@ -46,10 +47,10 @@ def sliced_wasserstein(
     return (px - py).pow(2).mean().sqrt().item()
 
 
-def _target_bin_mass(edges: torch.Tensor, grid_size: int, scale: float) -> torch.Tensor:
+def _target_bin_mass(edges: torch.Tensor, board: Board) -> torch.Tensor:
     """Exact pi_1 mass of each histogram bin, shape (bins, bins) indexed [x-bin, y-bin]."""
-    corners = black_cells(grid_size=grid_size, scale=scale)
-    side = 2 * scale / grid_size
+    corners = board.black_cells()
+    side = board.side
     lo, hi = edges[:-1], edges[1:]
 
     def overlap(axis: int) -> torch.Tensor:  # (K, bins): length of bin ∩ cell along one axis
@@ -59,13 +60,14 @@ def _target_bin_mass(edges: torch.Tensor, grid_size: int, scale: float) -> torch
     return torch.einsum("ki,kj->ij", overlap(0), overlap(1)) / (len(corners) * side * side)
 
 
-def histogram_tv(x: torch.Tensor, *, bins: int = 40, grid_size: int = 4, scale: float = 2.0) -> float:
+def histogram_tv(x: torch.Tensor, *, bins: int = 40, board: Board = BOARD) -> float:
     """Total-variation distance between the histogram of x and the exact pi_1, on bins x bins squares.
 
     The bins tile [-scale, scale]^2; points outside count fully as error. 0 is perfect, 1 the worst.
     """
     check_points("x", x)
     bins = check_count("bins", bins, minimum=1)
+    scale = check_board(board).scale
     if len(x) == 0:
         raise ValueError("x must hold at least one point")
     edges = torch.linspace(-scale, scale, bins + 1, dtype=torch.float64)
@@ -75,7 +77,7 @@ def histogram_tv(x: torch.Tensor, *, bins: int = 40, grid_size: int = 4, scale: 
     counts = torch.zeros(bins * bins, dtype=torch.float64)
     counts.index_add_(0, idx[:, 0] * bins + idx[:, 1], torch.ones(len(idx), dtype=torch.float64))
     empirical = counts.reshape(bins, bins) / len(x)
-    target = _target_bin_mass(edges, grid_size, scale)
+    target = _target_bin_mass(edges, board)
     outside = 1.0 - inside.to(torch.float64).mean()
     return 0.5 * ((empirical - target).abs().sum() + outside).item()
 
@@ -88,8 +90,7 @@ def loss_floor(
     target: str = "conditional",
     batch_size: int | None = None,
     generator: torch.Generator | None = None,
-    grid_size: int = 4,
-    scale: float = 2.0,
+    board: Board = BOARD,
 ) -> float:
     """Monte Carlo estimate of the irreducible loss E ||u_t - v*(x_t, t)||^2.
 
@@ -100,42 +101,62 @@ def loss_floor(
     target): give the training `batch_size`; the n points are cut into batches of that size.
     """
     n = check_count("n", n, minimum=1)
+    check_choice("target", target, TARGETS)
+    check_board(board)
     if target == "minibatch":
         if batch_size is None:
             raise ValueError("batch_size is needed for target='minibatch' (the floor depends on it)")
         batch_size = check_count("batch_size", batch_size, minimum=2)
         n = max(batch_size, n - n % batch_size)
-    interpolant = LINEAR if interpolant is None else interpolant
+    elif batch_size is not None:
+        check_count("batch_size", batch_size, minimum=1)
+    interpolant = check_interpolant(interpolant)
     x_0 = sample_gaussian(n, generator=generator).to(torch.float64)
-    x_1 = sample_checkerboard(n, grid_size=grid_size, scale=scale, generator=generator).to(torch.float64)
+    x_1 = sample_checkerboard(n, board=board, generator=generator).to(torch.float64)
     t = sample_time(n, time_sampling, generator=generator).to(torch.float64)
 
     def exact(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        return marginal_velocity(x, s, interpolant=interpolant, grid_size=grid_size, scale=scale)
+        return marginal_velocity(x, s, interpolant=interpolant, board=board)
 
     size = n if target != "minibatch" else batch_size
-    losses = [cfm_loss(exact, x_0[i:i + size], x_1[i:i + size], t[i:i + size], interpolant=interpolant, target=target)
+    losses = [_loss(exact, x_0[i:i + size], x_1[i:i + size], t[i:i + size], interpolant, target)
               for i in range(0, n, size)]
     return torch.stack(losses).mean().item()
 
 
-def count_crossings(paths: torch.Tensor) -> int:
+def count_crossings(paths: torch.Tensor, *, max_elements: int = 4_000_000) -> int:
     """Number of pairs of paths whose drawn curves cross, for paths of shape (n_steps + 1, n, 2).
 
     Each path is the polyline through its states; two polylines cross when a segment of one
-    properly intersects a segment of the other (touching end points do not count).
+    properly intersects a segment of the other (touching end points do not count). The segment
+    pairs are compared in blocks of at most about `max_elements`, so memory stays bounded
+    (a few tens of MB by default) however long or many the paths are, and pairs of paths whose
+    bounding boxes do not overlap are skipped.
     """
     if not isinstance(paths, torch.Tensor) or paths.dim() != 3 or paths.shape[2] != 2:
-        raise ValueError(f"paths must be a tensor of shape (n_steps + 1, n, 2), got {getattr(paths, 'shape', paths)}")
+        raise ValueError(f"paths must be a tensor of shape (n_steps + 1, n, 2), got {getattr(paths, 'shape', type(paths).__name__)}")
+    if paths.shape[0] < 2:
+        raise ValueError(f"paths must hold at least two states per path, got {paths.shape[0]}")
+    max_elements = check_count("max_elements", max_elements, minimum=1)
     p = paths.detach().to("cpu", torch.float64)
-    start, end = p[:-1], p[1:]  # (m, n, 2) segments per path
-    m, n = start.shape[:2]
-    a, b = start.permute(1, 0, 2).reshape(n, m, 1, 1, 2), end.permute(1, 0, 2).reshape(n, m, 1, 1, 2)
-    c, d = start.permute(1, 0, 2).reshape(1, 1, n, m, 2), end.permute(1, 0, 2).reshape(1, 1, n, m, 2)
+    check_points("paths (as points)", p.reshape(-1, 2))
+    seg_a, seg_b = p[:-1].transpose(0, 1), p[1:].transpose(0, 1)  # (n, m, 2) segment ends per path
+    n, m = seg_a.shape[:2]
+    low, high = p.amin(dim=0), p.amax(dim=0)  # (n, 2) bounding boxes
 
     def orient(o, q, r):  # sign of the turn o -> q -> r
         return torch.sign((q[..., 0] - o[..., 0]) * (r[..., 1] - o[..., 1]) - (q[..., 1] - o[..., 1]) * (r[..., 0] - o[..., 0]))
 
-    hits = (orient(a, b, c) * orient(a, b, d) < 0) & (orient(c, d, a) * orient(c, d, b) < 0)  # (n, m, n, m)
-    pair = hits.any(dim=3).any(dim=1)  # (n, n)
-    return int(torch.triu(pair, diagonal=1).sum().item())
+    crossings = 0
+    for i in range(n - 1):
+        others = torch.arange(i + 1, n)
+        overlap = ((low[others] <= high[i]) & (high[others] >= low[i])).all(dim=1)
+        others = others[overlap]
+        a, b = seg_a[i][:, None, None, :], seg_b[i][:, None, None, :]  # (m, 1, 1, 2)
+        block = max(1, max_elements // (m * m))
+        for start in range(0, len(others), block):
+            js = others[start:start + block]
+            c, d = seg_a[js][None], seg_b[js][None]  # (1, k, m, 2)
+            hits = (orient(a, b, c) * orient(a, b, d) < 0) & (orient(c, d, a) * orient(c, d, b) < 0)
+            crossings += int(hits.any(dim=2).any(dim=0).sum())
+    return crossings

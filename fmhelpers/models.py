@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_count, check_points, check_time
+from ._checks import check_count, check_points, check_seed, time_column
 
 
 ACTIVATIONS = {"gelu": nn.GELU, "silu": nn.SiLU, "relu": nn.ReLU}
@@ -30,7 +30,9 @@ class VelocityMLP(nn.Module):
     def __init__(self, hidden: int = 128, n_layers: int = 4, n_time_features: int = 0, activation: str = "gelu",
                  seed: int | None = 0) -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
+        if seed is not None:
+            seed = check_seed("seed", seed)
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.config = {
             "hidden": check_count("hidden", hidden, minimum=1),
@@ -51,9 +53,19 @@ class VelocityMLP(nn.Module):
             self.register_buffer("freqs", 2 * math.pi * torch.arange(1, n_time_features + 1, dtype=torch.float32))
 
     def forward(self, x: torch.Tensor, t: Any) -> torch.Tensor:
-        """Velocity at points x, shape (n, 2), and times t (float, (n,) or (n, 1)); returns (n, 2)."""
+        """Velocity at points x, shape (n, 2), and times t (float, (n,) or (n, 1)); returns (n, 2).
+
+        x and t are moved to the network's device and dtype (float64 points work with float32
+        weights); the answer comes back on x's device, in x's dtype.
+        """
         check_points("x", x)
-        t = check_time("t", t, len(x), like=x).to(x.dtype).reshape(-1, 1).expand(len(x), 1)
+        t = time_column(t, x)
+        weight = self.net[0].weight
+        if x.dtype == weight.dtype and x.device == weight.device and t.dtype == weight.dtype:
+            return self._forward(x, t)
+        return self._forward(x.to(weight), t.to(weight)).to(x.device, x.dtype)
+
+    def _forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         features = [x, t]
         if self.config["n_time_features"]:
             angle = t * self.freqs.to(x.dtype)

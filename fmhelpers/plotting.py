@@ -5,23 +5,56 @@ One style everywhere: source pi_0 in purple, target / samples in red, equal aspe
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 
-from ._checks import check_points
-from .distributions import black_cells
+from ._checks import (
+    as_field,
+    check_callable,
+    check_count,
+    check_field_output,
+    check_finite,
+    check_number,
+    check_points,
+    check_positive,
+)
+from .distributions import BOARD, Board, check_board
 
 STYLE = {"source": "#6a3d9a", "target": "#d62728", "field": "#1f77b4", "exact": "#2ca02c",
          "point_size": 2.0, "alpha": 0.5, "lim": 3.0}
 
 
-def _axes(ax: plt.Axes | None, figsize: tuple[float, float] = (4, 4)) -> plt.Axes:
+def _axes(ax: Any, figsize: tuple[float, float] = (4, 4)) -> plt.Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
+    elif not isinstance(ax, Axes):
+        hint = (f" (an array of {ax.size} axes: pass one of them, e.g. axes[0])" if isinstance(ax, np.ndarray)
+                else "")
+        raise TypeError(f"ax must be a single matplotlib Axes or None, got {type(ax).__name__}{hint}")
     return ax
+
+
+def _lim(lim: Any) -> float:
+    return STYLE["lim"] if lim is None else check_positive("lim", lim)
+
+
+def _title(title: Any) -> str | None:
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
+    return title
+
+
+def _board(board: Any) -> Board | None:
+    """plot_samples' board=: False/None (no board), True (the course's board) or a Board."""
+    if board is None or board is False:
+        return None
+    if board is True:
+        return BOARD
+    return check_board(board)
 
 
 def _square(ax: plt.Axes, lim: float) -> None:
@@ -30,11 +63,12 @@ def _square(ax: plt.Axes, lim: float) -> None:
     ax.set_aspect("equal", "box")
 
 
-def draw_board(ax: plt.Axes, *, grid_size: int = 4, scale: float = 2.0) -> plt.Axes:
+def draw_board(ax: plt.Axes, *, board: Board = BOARD) -> plt.Axes:
     """Shade the black cells of the target checkerboard lightly, as a background."""
-    side = 2 * scale / grid_size
-    for cx, cy in black_cells(grid_size=grid_size, scale=scale).tolist():
-        ax.add_patch(plt.Rectangle((cx, cy), side, side, color="0.9", zorder=0, lw=0))
+    ax = _axes(ax)
+    board = check_board(board)
+    for cx, cy in board.black_cells().tolist():
+        ax.add_patch(plt.Rectangle((cx, cy), board.side, board.side, color="0.9", zorder=0, lw=0))
     return ax
 
 
@@ -45,18 +79,24 @@ def plot_samples(
     title: str | None = None,
     color: str | None = None,
     lim: float | None = None,
-    board: bool = False,
+    board: bool | Board = False,
     max_points: int = 5000,
 ) -> plt.Axes:
-    """Scatter plot of points x, shape (n, 2) (at most `max_points` of them)."""
+    """Scatter plot of points x, shape (n, 2) (at most `max_points` of them).
+
+    board: True shades the course's board (`fm.BOARD`) behind the points; pass the `fm.Board`
+    the samples came from to shade that one instead.
+    """
     check_points("x", x)
+    max_points = check_count("max_points", max_points)
+    board, lim, title = _board(board), _lim(lim), _title(title)
     ax = _axes(ax)
-    if board:
-        draw_board(ax)
+    if board is not None:
+        draw_board(ax, board=board)
     pts = x[:max_points].detach().cpu().numpy()
     ax.scatter(pts[:, 0], pts[:, 1], s=STYLE["point_size"], alpha=STYLE["alpha"],
                color=color or STYLE["target"], linewidths=0, rasterized=True)
-    _square(ax, lim or STYLE["lim"])
+    _square(ax, lim)
     if title:
         ax.set_title(title)
     return ax
@@ -65,13 +105,23 @@ def plot_samples(
 def velocity_grid(
     velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], t: float, *, n_grid: int = 17, lim: float | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Evaluate velocity(x, t) on an n_grid x n_grid grid: returns points and vectors, each (n_grid^2, 2)."""
-    lim = lim or STYLE["lim"]
+    """Evaluate velocity(x, t) on an n_grid x n_grid grid: returns points and vectors, each (n_grid^2, 2).
+
+    A torch module is evaluated on its own device; the result is on the CPU. A field that returns
+    the wrong shape or a non-finite value is reported, not drawn.
+    """
+    field = as_field(velocity)
+    n_grid = check_count("n_grid", n_grid, minimum=1)
+    lim = _lim(lim)
+    t = check_number("t", t)
+    if not 0 <= t <= 1:
+        raise ValueError(f"t must lie in [0, 1], got {t}")
     g = torch.linspace(-lim, lim, n_grid)
     xx, yy = torch.meshgrid(g, g, indexing="xy")
     pts = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
     with torch.no_grad():
-        return pts, velocity(pts, torch.full((len(pts), 1), float(t))).detach().cpu()
+        v = check_field_output("velocity", field(pts, torch.full((len(pts), 1), t)), pts, f" at t = {t:g}")
+    return pts, v.detach().cpu()
 
 
 def plot_quiver(
@@ -88,8 +138,12 @@ def plot_quiver(
     """Arrows `vectors` (n, 2) drawn at `points` (n, 2); the longest is `length` long (default: 1.8 grid cells)."""
     check_points("points", points)
     check_points("vectors", vectors)
+    if len(points) != len(vectors):
+        raise ValueError(f"points and vectors must have the same length, got {len(points)} and {len(vectors)}")
+    if length is not None:
+        length = check_positive("length", length)
+    lim, title = _lim(lim), _title(title)
     ax = _axes(ax)
-    lim = lim or STYLE["lim"]
     p, v = points.detach().cpu().numpy(), vectors.detach().cpu().numpy()
     longest = max(float(np.hypot(v[:, 0], v[:, 1]).max()), 1e-9) if len(v) else 1.0
     length = length or 2 * lim / 17 * 1.8
@@ -111,11 +165,12 @@ def plot_velocity_field(
     color: str | None = None,
     title: str | None = None,
 ) -> plt.Axes:
-    """Quiver plot of velocity(x, t) on an n_grid x n_grid grid of points."""
-    lim = lim or STYLE["lim"]
+    """Quiver plot of velocity(x, t) on an n_grid x n_grid grid of points (a module on its own device)."""
+    ax = _axes(ax)
+    lim = _lim(lim)
     pts, v = velocity_grid(velocity, t, n_grid=n_grid, lim=lim)
     return plot_quiver(pts, v, ax, color=color, lim=lim, length=2 * lim / n_grid * 1.8,
-                       title=title or f"velocity at t = {t:.2f}")
+                       title=title or f"velocity at t = {float(t):.2f}")
 
 
 def plot_trajectories(
@@ -127,14 +182,20 @@ def plot_trajectories(
     title: str | None = None,
 ) -> plt.Axes:
     """Paths of single samples: trajectory of shape (n_steps + 1, n, 2); start purple, end red."""
+    if not isinstance(trajectory, torch.Tensor):
+        raise TypeError(f"trajectory must be a torch.Tensor of shape (n_steps + 1, n, 2) "
+                        f"(what fm.euler(..., return_trajectory=True) returns), got {type(trajectory).__name__}")
     if trajectory.dim() != 3 or trajectory.shape[2] != 2:
         raise ValueError(f"trajectory must have shape (n_steps + 1, n, 2), got {tuple(trajectory.shape)}")
+    check_finite("trajectory", trajectory)
+    n_show = check_count("n_show", n_show)
+    lim, title = _lim(lim), _title(title)
     ax = _axes(ax)
     path = trajectory[:, :n_show].detach().cpu().numpy()
     ax.plot(path[:, :, 0], path[:, :, 1], color="0.5", lw=0.6, alpha=0.7)
     ax.scatter(path[0, :, 0], path[0, :, 1], s=8, color=STYLE["source"], zorder=3)
     ax.scatter(path[-1, :, 0], path[-1, :, 1], s=8, color=STYLE["target"], zorder=3)
-    _square(ax, lim or STYLE["lim"])
+    _square(ax, lim)
     if title:
         ax.set_title(title)
     return ax
@@ -149,6 +210,9 @@ def plot_time_grid(
     row_label: str | None = None,
 ) -> Sequence[plt.Axes]:
     """Small multiples: one scatter plot per time, frames = {t: points of shape (n, 2)}."""
+    if not isinstance(frames, Mapping) or not frames:
+        raise ValueError(f"frames must be a non-empty dict {{t: points}}, got {type(frames).__name__} "
+                         f"of length {len(frames) if hasattr(frames, '__len__') else '?'}")
     if axes is None:
         _, axes = plt.subplots(1, len(frames), figsize=(2.2 * len(frames), 2.4))
     axes = list(np.atleast_1d(axes))
@@ -171,12 +235,26 @@ def plot_density(
     lim: float | None = None,
     title: str | None = None,
 ) -> plt.Axes:
-    """Heat map of density(x) for x on an n_grid x n_grid grid; density maps (m, 2) -> (m,)."""
+    """Heat map of density(x) for x on an n_grid x n_grid grid; density maps (m, 2) -> (m,).
+
+    A density that returns the wrong shape, a negative value or a non-finite one is reported.
+    """
+    check_callable("density", density, "density(x)")
+    n_grid = check_count("n_grid", n_grid, minimum=1)
+    lim, title = _lim(lim), _title(title)
     ax = _axes(ax)
-    lim = lim or STYLE["lim"]
     g = torch.linspace(-lim, lim, n_grid, dtype=torch.float64)
     xx, yy = torch.meshgrid(g, g, indexing="xy")
-    values = density(torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)).reshape(n_grid, n_grid)
+    points = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+    with torch.no_grad():
+        values = density(points)
+    if not isinstance(values, torch.Tensor) or values.shape != (len(points),):
+        raise ValueError(f"density must return a tensor of shape ({len(points)},) (one value per point), "
+                         f"got {tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__}")
+    check_finite("the density's values", values)
+    if bool((values < 0).any()):
+        raise ValueError("density returned negative values (a density is >= 0; pass the density, not its log)")
+    values = values.reshape(n_grid, n_grid)
     ax.imshow(values.cpu().numpy(), origin="lower", extent=(-lim, lim, -lim, lim), cmap="magma")
     _square(ax, lim)
     if title:
@@ -192,10 +270,16 @@ def plot_loss(
     window: int = 50,
 ) -> plt.Axes:
     """Training loss per iteration (light) with a moving average (dark) and the loss floor (dashed)."""
-    ax = _axes(ax, figsize=(6, 3.5))
-    y = np.asarray(losses, dtype=float)
+    window = check_count("window", window, minimum=1)
+    try:
+        y = np.asarray(losses, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"losses must be a sequence of numbers ({exc})") from exc
     if y.ndim != 1 or len(y) == 0:
         raise ValueError("losses must be a non-empty sequence of numbers")
+    if floor is not None:
+        floor = check_number("floor", floor)
+    ax = _axes(ax, figsize=(6, 3.5))
     ax.plot(y, color=STYLE["field"], alpha=0.25, lw=0.8, label="loss per iteration")
     if len(y) >= window:
         smooth = np.convolve(y, np.ones(window) / window, mode="valid")

@@ -2,7 +2,9 @@
 
 All share one signature, `solver(velocity, x_0, n_steps, *, return_trajectory=False)`, where
 `velocity(x, t)` takes x of shape (n, 2) and t of shape (n, 1) and returns (n, 2). They run
-under `torch.no_grad()`, so no autograd graph is kept, and they keep the dtype of x_0.
+under `torch.no_grad()`, so no autograd graph is kept, and they keep the dtype and device of x_0
+(a torch module is evaluated on its own device and dtype). What the field returns is checked at
+every evaluation: a tensor of shape (n, 2), finite; otherwise the error names the step and t.
 
 Which times they evaluate the field at: Euler uses t_k; midpoint t_k + h/2; Heun t_k and t_{k+1};
 RK4 t_k, t_k + h/2 and t_{k+1}. Heun and RK4 therefore evaluate at t = 1 on their last step.
@@ -17,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from ._checks import check_count, check_points
+from ._checks import as_field, check_count, check_field_output, check_points
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -31,9 +33,10 @@ _TABLEAUX = {
 
 
 def _integrate(method: str, velocity: Velocity, x_0: torch.Tensor, n_steps: int, return_trajectory: bool) -> torch.Tensor:
-    if not callable(velocity):
-        raise TypeError(f"velocity must be callable as velocity(x, t), got {type(velocity).__name__}")
+    field = as_field(velocity)
     check_points("x_0", x_0)
+    if not isinstance(return_trajectory, bool):
+        raise TypeError(f"return_trajectory must be True or False, got {type(return_trajectory).__name__}")
     n_steps = check_count("n_steps", n_steps, minimum=1)
     a, b, c = _TABLEAUX[method]
     h = 1.0 / n_steps
@@ -49,7 +52,10 @@ def _integrate(method: str, velocity: Velocity, x_0: torch.Tensor, n_steps: int,
                 for a_ij, k_j in zip(a[i - 1] if i else [], stages):
                     if a_ij:
                         x_i = x_i + (h * a_ij) * k_j
-                stages.append(velocity(x_i, ones * (t_k + c_i * h)).to(x_0.dtype))
+                t_i = t_k + c_i * h
+                v = check_field_output("velocity", field(x_i, ones * t_i), x_i,
+                                       f" at step {k} of {n_steps} (t = {t_i:.4g}, {method})")
+                stages.append(v.to(x_0.dtype))
             x = x + h * sum(b_i * k_i for b_i, k_i in zip(b, stages) if b_i)
             if path is not None:
                 path.append(x)

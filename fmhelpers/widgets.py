@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from ._checks import check_count
+from ._checks import check_callable, check_count
 
 
 class SliderView:
@@ -43,14 +43,18 @@ class SliderView:
         dpi: int = 80,
         value: Any = None,
     ) -> None:
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"values must be a sequence of slider positions, got {type(values).__name__}")
         values = list(values)
         if not values:
             raise ValueError("values must hold at least one slider position")
-        if not callable(draw):
-            raise TypeError(f"draw must be callable as draw(ax, value), got {type(draw).__name__}")
+        check_callable("draw", draw, "draw(ax, value)")
+        if readout is not None:
+            check_callable("readout", readout, "readout(value) -> str")
         if value is not None and value not in values:
             raise ValueError(f"value must be one of the slider's values, got {value!r}")
         ncols = check_count("ncols", ncols, minimum=1)
+        dpi = check_count("dpi", dpi, minimum=1)
         self.values = values
         self._draw = draw
         self._readout = readout or (lambda v: f"{description} = {v}")
@@ -82,8 +86,16 @@ class SliderView:
         """The value the slider is on now."""
         return self.values[self.slider.value]
 
+    def _check_index(self, index: Any) -> int:
+        index = check_count("index", index)
+        if index >= len(self.values):
+            raise ValueError(f"index must be in 0..{len(self.values) - 1} (the slider has {len(self.values)} "
+                             f"positions), got {index}")
+        return index
+
     def render(self, index: int) -> tuple[bytes, str]:
         """PNG bytes and readout text for values[index] (drawn once, then cached)."""
+        index = self._check_index(index)
         if index not in self._cache:
             for ax in self._axes:
                 ax.clear()
@@ -91,11 +103,15 @@ class SliderView:
             self._draw(self._axes if len(self._axes) > 1 else self._axes[0], value)
             buffer = io.BytesIO()
             self._figure.savefig(buffer, format="png")
-            self._cache[index] = (buffer.getvalue(), self._readout(value))
+            text = self._readout(value)
+            if not isinstance(text, str):
+                raise TypeError(f"readout must return a str, got {type(text).__name__} for {value!r}")
+            self._cache[index] = (buffer.getvalue(), text)
         return self._cache[index]
 
     def show_index(self, index: int) -> None:
         """Show values[index] in the image and the readout."""
+        index = self._check_index(index)
         png, text = self.render(index)
         self.image.value = png
         self.label.value = text
@@ -116,9 +132,11 @@ def time_slider(
 
     Extra keyword arguments go to `SliderView` (ncols, figsize, value, ...).
     """
+    _check_results("frames", frames, "{t: result}")
+    check_callable("draw", draw, "draw(ax, result, t)")
     times = sorted(frames)
     for t in times:
-        if not 0 <= t <= 1:
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t <= 1:
             raise ValueError(f"frames must be keyed by times in [0, 1], got {t}")
     return SliderView(times, lambda ax, t: draw(ax, frames[t], t), readout=readout or (lambda t: f"t = {t:.2f}"),
                       description="t", **kwargs)
@@ -131,9 +149,18 @@ def steps_slider(
 
     draw(ax, results[T], T) shows one; extra keyword arguments go to `SliderView`.
     """
+    _check_results("results", results, "{T: result}")
+    check_callable("draw", draw, "draw(ax, result, T)")
     steps = sorted(results)
     for n in steps:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"results must be keyed by step counts T >= 1, got {n!r}")
     return SliderView(steps, lambda ax, n: draw(ax, results[n], n), readout=readout or (lambda n: f"T = {n}"),
                       description="T", **kwargs)
+
+
+def _check_results(name: str, results: Any, form: str) -> None:
+    if not isinstance(results, dict):
+        raise TypeError(f"{name} must be a dict {form}, got {type(results).__name__}")
+    if not results:
+        raise ValueError(f"{name} must hold at least one entry {form}: the slider needs a position")

@@ -4,17 +4,15 @@
     python3 tasks.py checkpoint        (writes notebooks/checkpoints/velocity_mlp.pt)
 """
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import fmhelpers as fm
 
-import fmhelpers as fm  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 PATH = ROOT / "notebooks" / "checkpoints" / "velocity_mlp.pt"
 SNAPSHOT_EVERY = 1000
 
 if __name__ == "__main__":
     ckpt = fm.load_or_train(PATH, retrain=True, snapshot_every=SNAPSHOT_EVERY)
-    print(f"saved {PATH.relative_to(ROOT)}: {ckpt.meta['recipe']}, trained in {ckpt.meta['seconds']:.1f} s")
+    print(f"saved {PATH.relative_to(ROOT)}: {ckpt.recipe}, trained in {ckpt.meta['seconds']:.1f} s")

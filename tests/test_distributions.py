@@ -23,7 +23,7 @@ def test_checkerboard_all_points_on_black_cells(gen):
 
 def test_checkerboard_black_cells_follow_the_writeups_xor_rule():
     # cell (column gx, row gy) is black when gx % 2 xor gy % 2, i.e. gx + gy odd
-    corners = fm.black_cells(grid_size=4, scale=2.0)
+    corners = fm.black_cells(board=fm.Board(grid_size=4, scale=2.0))
     cells = {(int(c), int(r)) for c, r in ((corners + 2.0) / 1.0).round().tolist()}
     expected = {(gx, gy) for gx in range(4) for gy in range(4) if (gx % 2) ^ (gy % 2)}
     assert cells == expected
@@ -43,8 +43,9 @@ def test_checkerboard_cells_are_equally_likely_and_uniform_inside(gen):
 
 
 def test_other_grid_and_scale(gen):
-    x = fm.sample_checkerboard(5_000, grid_size=6, scale=3.0, generator=gen)
-    assert fm.in_checkerboard(x, grid_size=6, scale=3.0).all()
+    board = fm.Board(grid_size=6, scale=3.0)
+    x = fm.sample_checkerboard(5_000, board=board, generator=gen)
+    assert fm.in_checkerboard(x, board=board).all()
     assert x.abs().max() <= 3.0
 
 
@@ -82,9 +83,10 @@ def test_density_integrates_to_one():
         (lambda: fm.sample_checkerboard(-1), ValueError, "n"),
         (lambda: fm.sample_checkerboard(2.5), TypeError, "n"),
         (lambda: fm.sample_gaussian(-3), ValueError, "n"),
-        (lambda: fm.sample_checkerboard(10, grid_size=1), ValueError, "grid_size"),
-        (lambda: fm.sample_checkerboard(10, scale=0.0), ValueError, "scale"),
-        (lambda: fm.sample_checkerboard(10, scale=float("nan")), ValueError, "scale"),
+        (lambda: fm.Board(grid_size=1), ValueError, "grid_size"),
+        (lambda: fm.Board(scale=0.0), ValueError, "scale"),
+        (lambda: fm.Board(scale=float("nan")), ValueError, "scale"),
+        (lambda: fm.sample_checkerboard(10, board=(4, 2.0)), TypeError, "board"),
         (lambda: fm.in_checkerboard(torch.zeros(3, 3)), ValueError, "x"),
         (lambda: fm.in_checkerboard(torch.tensor([[float("nan"), 0.0]])), ValueError, "x"),
         (lambda: fm.checkerboard_density([[0.0, 0.0]]), TypeError, "x"),

@@ -1,0 +1,222 @@
+"""Checkpoints: written atomically, read with `torch.load(weights_only=True)`, checked on the way in.
+
+A checkpoint holds a `VelocityMLP`'s config and weights, optionally its losses and weight
+snapshots, and a metadata dict of plain values; `load_or_train` stores the `Recipe` there and
+trains again only when the stored recipe differs from the one asked for.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ._checks import check_count, resolve_device
+from .models import VelocityMLP
+from .recipe import Recipe, as_recipe
+from .training import train
+
+CHECKPOINT_FORMAT = "fmhelpers-checkpoint-v1"
+_KEYS = ("format", "config", "state_dict", "losses", "snapshots", "meta")
+
+
+@dataclass
+class Checkpoint:
+    """What `load_checkpoint` returns."""
+
+    model: VelocityMLP
+    losses: list[float]
+    snapshots: dict[int, dict[str, torch.Tensor]]
+    meta: dict[str, Any]
+
+    @property
+    def recipe(self) -> Recipe | None:
+        """The recipe the model was trained with, when the checkpoint records one this version reads."""
+        try:
+            return Recipe.from_dict(self.meta.get("recipe"))
+        except (TypeError, ValueError):
+            return None
+
+    def model_at(self, iteration: int) -> VelocityMLP:
+        """A copy of the model with the weights snapshotted at `iteration`."""
+        if iteration not in self.snapshots:
+            raise ValueError(f"iteration must be one of {sorted(self.snapshots)}, got {iteration!r}")
+        model = copy.deepcopy(self.model)
+        model.load_state_dict(self.snapshots[iteration])
+        return model.eval()
+
+
+def _plain(value: Any, name: str) -> Any:
+    """`value` made of plain Python values and tensors only, so weights_only loading accepts it."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{name}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, name) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, torch.Tensor):
+        return value
+    for kind in (int, float, str):
+        if isinstance(value, kind):
+            return kind(value)  # also turns str subclasses such as torch's version string into str
+    raise TypeError(f"{name} must hold only numbers, strings, lists, dicts and tensors, got {type(value).__name__}")
+
+
+def _check_snapshots(snapshots: Any, model: VelocityMLP) -> dict[int, dict[str, torch.Tensor]]:
+    if snapshots is None:
+        return {}
+    if not isinstance(snapshots, dict):
+        raise TypeError(f"snapshots must be a dict {{iteration: state_dict}}, got {type(snapshots).__name__}")
+    keys = set(model.state_dict())
+    out = {}
+    for iteration, state in snapshots.items():
+        iteration = check_count("snapshots' iteration keys", iteration)
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise TypeError(f"snapshots[{iteration}] must be a state dict {{name: tensor}}, got {type(state).__name__}")
+        if set(state) != keys:
+            raise ValueError(f"snapshots[{iteration}] does not hold this model's weights "
+                             f"(missing {sorted(keys - set(state))}, unknown {sorted(set(state) - keys)})")
+        out[iteration] = {k: v.detach().cpu() for k, v in state.items()}
+    return out
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete `<name>.*.tmp` files a killed save left beside `path` (one save per path at a time)."""
+    for stale in path.parent.glob(f"{path.name}.*.tmp"):
+        try:
+            stale.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: VelocityMLP,
+    *,
+    losses: list[float] | None = None,
+    snapshots: dict[int, dict[str, torch.Tensor]] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """Write the model (and optionally its losses, snapshots and a metadata dict) atomically.
+
+    The file is written beside `path` under a temporary name and renamed over it, so a crash
+    never leaves a half-written checkpoint (and a temporary file that a killed save left behind
+    is removed by the next save). Only tensors and plain Python values are stored, so
+    `load_checkpoint` can read it with `weights_only=True`.
+    """
+    if not isinstance(model, VelocityMLP):
+        raise TypeError(f"model must be a VelocityMLP, got {type(model).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
+    if meta is not None and not isinstance(meta, dict):
+        raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
+    path = Path(path)
+    try:
+        losses_tensor = torch.tensor([] if losses is None else [float(v) for v in losses], dtype=torch.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"losses must be a sequence of numbers ({exc})") from exc
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "config": dict(model.config),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "losses": losses_tensor,
+        "snapshots": _check_snapshots(snapshots, model),
+        "meta": _plain(dict(meta or {}), "meta"),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, *, device: Any = None) -> Checkpoint:
+    """Read a checkpoint written by `save_checkpoint` (with `torch.load(weights_only=True)`).
+
+    Args:
+        path: the file.
+        device: where the model goes (None: the CPU).
+
+    Raises:
+        FileNotFoundError: no file at `path`.
+        ValueError: the file is not an fmhelpers checkpoint, or its parts do not fit together.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
+    device = resolve_device(device)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no checkpoint file at {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors come in many types
+        raise ValueError(f"path: {path.name} is not an fmhelpers checkpoint ({type(exc).__name__})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"path: {path.name} is not an fmhelpers checkpoint (format {CHECKPOINT_FORMAT} expected)")
+    missing = [key for key in _KEYS if key not in payload]
+    if missing:
+        raise ValueError(f"path: {path.name} is missing {', '.join(missing)}: the file is damaged or incomplete")
+    try:
+        model = VelocityMLP(**payload["config"], seed=None)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"path: {path.name} holds a model config this fmhelpers cannot build ({exc})") from exc
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise ValueError(f"path: the weights in {path.name} do not match its config {payload['config']}: "
+                         f"{str(exc).splitlines()[0]}") from exc
+    try:
+        snapshots = _check_snapshots({int(k): v for k, v in payload["snapshots"].items()}, model)
+        losses = payload["losses"].tolist()
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"path: the snapshots or losses in {path.name} are damaged ({exc})") from exc
+    return Checkpoint(model=model.to(device).eval(), losses=losses, snapshots=snapshots, meta=dict(payload["meta"]))
+
+
+def load_or_train(
+    path: str | os.PathLike,
+    recipe: Recipe | None = None,
+    *,
+    retrain: bool = False,
+    snapshot_every: int | None = 1000,
+    progress: bool = True,
+    device: Any = None,
+    **changes: Any,
+) -> Checkpoint:
+    """Load the checkpoint at `path`, or train `VelocityMLP()` with the recipe and save it there.
+
+    The recipe is `recipe` (default `fm.DEFAULT_RECIPE`) with `changes` applied (any field of
+    `fm.Recipe`). A checkpoint trained with another recipe is not used: the model is trained
+    again (and the reason printed). Weights are snapshotted every `snapshot_every` iterations,
+    as notebook 04 shows them.
+
+    Returns:
+        the Checkpoint, whose .meta holds the recipe (as plain values; `.recipe` gives the
+        Recipe), the training seconds and the torch version.
+    """
+    wanted = as_recipe(recipe, changes)
+    device = resolve_device(device)
+    path = Path(path)
+    if path.exists() and not retrain:
+        ckpt = load_checkpoint(path, device=device)
+        if ckpt.recipe == wanted:
+            return ckpt
+        stored = ckpt.meta.get("recipe")
+        print(f"{path.name} was trained with {stored}; training again with {wanted.to_dict()}")
+    result = train(VelocityMLP(), wanted, snapshot_every=snapshot_every, progress=progress, device=device)
+    meta = {"recipe": wanted.to_dict(), "seconds": result.seconds, "torch": torch.__version__}
+    save_checkpoint(path, result.model, losses=result.losses, snapshots=result.snapshots, meta=meta)
+    return load_checkpoint(path, device=device)
