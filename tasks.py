@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""One entry point for the course, standard library only, so it runs on a fresh Python 3.11.
+"""One entry point for the course, standard library only, so it runs on a fresh Python 3.11 to 3.14.
 
-    python3 tasks.py lab          build .venv if missing, open JupyterLab on notebooks/
-    python3 tasks.py test         build .venv if missing, run every test (package, notebooks, browser)
-    python3 tasks.py bench        build .venv if missing, run the training/speed benchmark
-    python3 tasks.py checkpoint   build .venv if missing, retrain the model the notebooks load
+    python3 tasks.py lab              build .venv if missing, open JupyterLab on notebooks/
+    python3 tasks.py test             build .venv if missing, run every test (package, notebooks, browser)
+    python3 tasks.py notebook 04      build .venv if missing, test one notebook alone (nbval, and its sliders)
+    python3 tasks.py bench            build .venv if missing, run the training/speed benchmark
+    python3 tasks.py checkpoint       build .venv if missing, retrain the model the notebooks load
 
 The environment is rebuilt when requirements/classroom.txt or pyproject.toml change.
 """
@@ -25,6 +26,22 @@ REQUIREMENTS = ROOT / "requirements" / "classroom.txt"
 STAMP = VENV / ".classroom-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+# The Python versions the classroom pins install on: checked with `pip install --dry-run
+# --only-binary=:all: --python-version X -r requirements/classroom.txt`: 3.10 has no numpy 2.4.6
+# nor matplotlib 3.11.2; 3.15 has no torch 2.13.0.
+SUPPORTED = ((3, 11), (3, 14))
+SANITIZE = ["--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
+
+
+def check_python(version: tuple[int, int] = sys.version_info[:2]) -> str | None:
+    """None when `version` can install the classroom set, else the message that says what to do."""
+    low, high = SUPPORTED
+    if low <= tuple(version) <= high:
+        return None
+    return (f"This is Python {version[0]}.{version[1]}, but the course's pinned packages install on Python "
+            f"{low[0]}.{low[1]} to {high[0]}.{high[1]} only.\n"
+            f"Install one of those (python.org, your package manager, pyenv or conda: "
+            f"`conda create -n fm python=3.12`) and run this command with it, e.g. `python3.12 tasks.py test`.")
 
 
 def _fingerprint() -> str:
@@ -36,8 +53,9 @@ def _fingerprint() -> str:
 
 def ensure_env() -> None:
     """Create .venv with the classroom set and fmhelpers (editable) unless it is up to date."""
-    if sys.version_info < (3, 10):
-        sys.exit(f"Python 3.10 or newer is needed (3.11 recommended), this is {sys.version.split()[0]}")
+    problem = check_python()
+    if problem:
+        sys.exit(problem)
     if STAMP.exists() and STAMP.read_text() == _fingerprint() and PYTHON.exists():
         return
     if not PYTHON.exists():
@@ -60,15 +78,37 @@ def lab() -> int:
     return run("-m", "jupyterlab", "--ip=127.0.0.1", f"--notebook-dir={ROOT / 'notebooks'}", *as_root)
 
 
-def test() -> int:
-    """pytest on tests/ and, through nbval (strict), on every notebook."""
+def _note_browser() -> None:
     chromium = shutil.which("chromium") or (Path("/usr/bin/chromium") if Path("/usr/bin/chromium").exists() else None)
     if not chromium:
         print("[tasks] NOTE: chromium was not found, so the browser test of the sliders is SKIPPED.\n"
               "[tasks]       Enable it with `sudo apt-get install chromium` (Debian/Ubuntu) and run again.", flush=True)
+
+
+def _pytest(*args: str) -> int:
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # notebooks draw inline
-    return run("-m", "pytest", "tests", "notebooks", "--nbval", "--sanitize-with", "tests/nbval_sanitize.cfg",
-               "-p", "no:cacheprovider", *sys.argv[2:], env=env)
+    return run("-m", "pytest", "-p", "no:cacheprovider", *args, env=env)
+
+
+def test() -> int:
+    """pytest on tests/ and, through nbval (strict), on every notebook."""
+    _note_browser()
+    return _pytest("tests", "notebooks", "--nbval", *SANITIZE, *sys.argv[2:])
+
+
+def notebook() -> int:
+    """One notebook alone: `python3 tasks.py notebook 04` runs it through nbval and, if it has a slider,
+    the browser test of that slider and the notebook's anatomy checks."""
+    if len(sys.argv) < 3:
+        sys.exit("usage: python3 tasks.py notebook NUMBER-OR-NAME [pytest arguments], e.g. python3 tasks.py notebook 04")
+    key = sys.argv[2]
+    found = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb") if p.name.startswith(key) or p.stem == key)
+    if len(found) != 1:
+        sys.exit(f"notebook {key!r} matches {found or 'no notebook'} in notebooks/; give its number, e.g. 04")
+    name = found[0]
+    _note_browser()
+    return _pytest(f"notebooks/{name}", "tests/test_notebooks.py", "tests/test_browser.py", "--nbval", *SANITIZE,
+                   "-k", f"{name} or {name.removesuffix('.ipynb')} or Cell", *sys.argv[3:])
 
 
 def bench() -> int:
@@ -79,7 +119,7 @@ def checkpoint() -> int:
     return run("scripts/make_checkpoint.py", *sys.argv[2:])
 
 
-COMMANDS = {"lab": lab, "test": test, "bench": bench, "checkpoint": checkpoint}
+COMMANDS = {"lab": lab, "test": test, "notebook": notebook, "bench": bench, "checkpoint": checkpoint}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -1,0 +1,27 @@
+"""tasks.py, the course's one entry point: it refuses a Python the pins do not install on, up front."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_SPEC = importlib.util.spec_from_file_location("tasks", ROOT / "tasks.py")
+tasks = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(tasks)
+
+
+@pytest.mark.parametrize("version", [(3, 11), (3, 12), (3, 13), (3, 14)])
+def test_supported_versions_pass(version):
+    assert tasks.check_python(version) is None
+
+
+@pytest.mark.parametrize("version", [(3, 9), (3, 10), (3, 15), (2, 7)])
+def test_other_versions_are_refused_with_what_to_install(version):
+    message = tasks.check_python(version)
+    assert f"Python {version[0]}.{version[1]}" in message and "3.11 to 3.14" in message and "python3.12" in message
+
+
+def test_the_readme_states_the_checked_range():
+    readme = (ROOT / "README.md").read_text()
+    assert "Python 3.11 to 3.14" in readme and "3.10" in readme
