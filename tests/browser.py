@@ -110,29 +110,58 @@ def _wait_until_all_ran(page, panel, n_code: int, timeout_s: float) -> str | Non
     return f"cells still running or not run after {timeout_s:.0f} s"
 
 
+_KERNEL_READY = """() => {
+  const bar = document.querySelector('.jp-StatusBar-Widget');
+  const text = bar ? bar.innerText : '';
+  const dialog = [...document.querySelectorAll('.jp-Dialog button')].some(b => b.innerText.trim() === 'Select');
+  return dialog || (/\\| Idle/.test(text) && !/No Kernel/.test(text));
+}"""
+
+
+def _started(page, panel, within_s: float) -> bool:
+    """Whether a code cell shows [*] (running) or a number (ran) within `within_s` seconds."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        if any("*" in p or p.strip().strip("[]:").isdigit() for p in prompts):
+            return True
+        page.wait_for_timeout(200)
+    return False
+
+
 def _state(box) -> tuple[str, str]:
     readout = box.locator(".widget-html-content").first.inner_text()
     src = box.locator("img").first.get_attribute("src") or ""
     return readout, src
 
 
-def check_sliders(page, base: str, token: str, name: str, n_code: int, screenshot: Path, timeout_s: float = 300) -> list[str]:
-    """Open notebook `name`, run all cells, move every slider with the keyboard; return the problems seen."""
+def check_sliders(page, base: str, token: str, name: str, n_code: int, screenshot: Path, timeout_s: float = 300,
+                  change_timeout_s: float = 10) -> list[str]:
+    """Open notebook `name`, run all cells, move every slider with the keyboard; return the problems seen.
+
+    A move must change the readout and the picture within `change_timeout_s` seconds."""
     problems: list[str] = []
     page.goto(f"{base}/lab/tree/{name}?reset&token={token}")  # reset: a fresh workspace, this notebook alone
     panel = page.locator(".jp-NotebookPanel:visible").first
     panel.wait_for(timeout=60_000)
+    # A fresh page first shows an empty notebook with "No Kernel", then the cells, then the kernel
+    # connecting, and only then "<kernel> | Idle": wait for that (or for a dialog asking which
+    # kernel to start), since a Run All clicked earlier runs nothing.
     select = page.get_by_role("button", name="Select", exact=True)
-    with contextlib.suppress(Exception):  # a kernel dialog, where JupyterLab asks which kernel to start
-        select.wait_for(timeout=3000)
-        select.click()
-    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(state="attached", timeout=90_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_text("Run All Cells", exact=True).click()
+    for _ in range(2):
+        page.wait_for_function(_KERNEL_READY, timeout=90_000)
+        if not (select.count() and select.first.is_visible()):
+            break
+        select.first.click()
+    for _ in range(3):  # a click that lands before the kernel is connected is lost: click again
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        if _started(page, panel, within_s=5):
+            break
     problem = _wait_until_all_ran(page, panel, n_code, timeout_s)
     if problem:
         problems.append(problem)
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(500)
     if "Error displaying widget" in panel.inner_html():
         problems.append("'Error displaying widget' is shown")
     errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
@@ -151,7 +180,7 @@ def check_sliders(page, base: str, token: str, name: str, n_code: int, screensho
         page.keyboard.press("ArrowRight")
         page.keyboard.press("ArrowRight")
         after = before
-        for _ in range(40):  # up to 10 s for the kernel to answer
+        for _ in range(max(1, round(change_timeout_s / 0.25))):  # time for the kernel to answer
             page.wait_for_timeout(250)
             after = _state(sliders.nth(i))
             if after[0] != before[0] and after[1] != before[1]:
