@@ -13,7 +13,7 @@ import torch
 
 import numpy as np
 
-from ._checks import check_number
+from ._checks import check_callable, check_count, check_number
 from .distributions import in_checkerboard, sample_checkerboard, sample_gaussian
 from .interpolants import Interpolant
 from .marginal import marginal_velocity
@@ -58,6 +58,7 @@ def _points(n: int = 2000, seed: int = 0) -> torch.Tensor:
 # ---- 01 problem setup ---------------------------------------------------------------------------
 def check_is_black(is_black: Callable[[torch.Tensor], torch.Tensor]) -> bool | None:
     """01.1: is_black(x) -> bool mask of the points on black cells (grid 4 on [-2, 2]^2)."""
+    check_callable("is_black", is_black, "is_black(x)")
     ran, got = _run("01.1", lambda: is_black(_points()))
     if ran is None:
         return None
@@ -76,6 +77,8 @@ def check_gaussian_on_board(fraction: float) -> bool | None:
 # ---- 02 interpolants ----------------------------------------------------------------------------
 def check_schedule(cls: type) -> bool | None:
     """02.1: an Interpolant subclass with alpha_t = (1 - t)^2 and beta_t = 1 - (1 - t)^2."""
+    if not (isinstance(cls, type) and issubclass(cls, Interpolant)):
+        raise TypeError(f"cls must be your Interpolant subclass itself (the class, not an instance), got {cls!r}")
     try:
         ran, path = _run("02.1", cls)
     except ValueError as exc:  # the constructor refused the schedule
@@ -90,6 +93,7 @@ def check_schedule(cls: type) -> bool | None:
 
 def check_variance(var_x_t: Callable[[float], float]) -> bool | None:
     """02.2: var_x_t(t) = variance of the first coordinate of x_t (linear path)."""
+    check_callable("var_x_t", var_x_t, "var_x_t(t)")
     ran, got = _run("02.2", lambda: [_as_float("var_x_t(t)", var_x_t(t)) for t in (0.0, 0.3, 0.7, 1.0)])
     if ran is None:
         return None
@@ -101,6 +105,7 @@ def check_variance(var_x_t: Callable[[float], float]) -> bool | None:
 # ---- 03 conditional vs marginal -----------------------------------------------------------------
 def check_field_at_zero(v_zero: Callable[[torch.Tensor], torch.Tensor]) -> bool | None:
     """03.1: v_zero(x) = the exact marginal velocity at t = 0, without calling fm.marginal_velocity."""
+    check_callable("v_zero", v_zero, "v_zero(x)")
     x = _points(50)
     ran, got = _run("03.1", lambda: v_zero(x))
     if ran is None:
@@ -111,6 +116,7 @@ def check_field_at_zero(v_zero: Callable[[torch.Tensor], torch.Tensor]) -> bool 
 
 def check_floor_at(floor_at: Callable[[float], float]) -> bool | None:
     """03.2: floor_at(t) = E||u_t - v*(x_t, t)||^2 at one time t, to within 3 %."""
+    check_callable("floor_at", floor_at, "floor_at(t)")
     ran, got = _run("03.2", lambda: _as_float("floor_at(t)", floor_at(0.5)))
     if ran is None:
         return None
@@ -123,6 +129,7 @@ def check_floor_at(floor_at: Callable[[float], float]) -> bool | None:
 # ---- 04 training --------------------------------------------------------------------------------
 def check_loss(my_loss: Callable[..., torch.Tensor]) -> bool | None:
     """04.1: my_loss(model, x_0, x_1, t) = the conditional flow matching loss (linear path)."""
+    check_callable("my_loss", my_loss, "my_loss(model, x_0, x_1, t)")
     g = torch.Generator().manual_seed(2)
     x_0, x_1, t = torch.randn(64, 2, generator=g), torch.randn(64, 2, generator=g), torch.rand(64, 1, generator=g)
 
@@ -138,6 +145,7 @@ def check_loss(my_loss: Callable[..., torch.Tensor]) -> bool | None:
 
 def check_late_times(sample: Callable[[int, torch.Generator], torch.Tensor]) -> bool | None:
     """04.2: sample(n, generator) -> times of shape (n, 1) with density 2t on [0, 1]."""
+    check_callable("sample", sample, "sample(n, generator)")
     ran, got = _run("04.2", lambda: sample(200_000, torch.Generator().manual_seed(3)))
     if ran is None:
         return None
@@ -149,6 +157,7 @@ def check_late_times(sample: Callable[[int, torch.Generator], torch.Tensor]) -> 
 # ---- 05 Euler sampling --------------------------------------------------------------------------
 def check_euler(my_euler: Callable[..., torch.Tensor]) -> bool | None:
     """05.1: my_euler(velocity, x_0, n_steps) gives exactly fm.euler's result."""
+    check_callable("my_euler", my_euler, "my_euler(velocity, x_0, n_steps)")
     x_0 = sample_gaussian(300, generator=torch.Generator().manual_seed(4))
     ran, got = _run("05.1", lambda: my_euler(marginal_velocity, x_0, 7))
     if ran is None:
@@ -159,6 +168,9 @@ def check_euler(my_euler: Callable[..., torch.Tensor]) -> bool | None:
 
 def check_smallest_steps(n_steps: int, fractions: dict[int, float]) -> bool | None:
     """05.2: the smallest T in `fractions` ({T: in-support fraction}) that reaches 0.99."""
+    n_steps = check_count("n_steps", n_steps, minimum=1)
+    if not isinstance(fractions, dict) or not fractions:
+        raise TypeError(f"fractions must be the dict {{T: fraction}} computed in the notebook, got {type(fractions).__name__}")
     want = min((T for T, f in fractions.items() if f >= 0.99), default=None)
     return _verdict("05.2", n_steps == want, "look for the first T whose fraction is at least 0.99")
 
@@ -166,6 +178,7 @@ def check_smallest_steps(n_steps: int, fractions: dict[int, float]) -> bool | No
 # ---- 06 intermediate distributions --------------------------------------------------------------
 def check_total_mass(total_mass: Callable[[float], float]) -> bool | None:
     """06.1: total_mass(t) = integral of the exact density of pi_t over the plane, to 1e-3."""
+    check_callable("total_mass", total_mass, "total_mass(t)")
     ran, got = _run("06.1", lambda: [_as_float("total_mass(t)", total_mass(t)) for t in (0.2, 0.8)])
     if ran is None:
         return None
@@ -175,6 +188,7 @@ def check_total_mass(total_mass: Callable[[float], float]) -> bool | None:
 
 def check_radius(radius_at: Callable[[float], float]) -> bool | None:
     """06.2: radius_at(t) = E||X_t||^2 for the linear path, to within 2 %."""
+    check_callable("radius_at", radius_at, "radius_at(t)")
     times = (0.0, 0.5, 0.8, 1.0)
     ran, got = _run("06.2", lambda: [_as_float("radius_at(t)", radius_at(t)) for t in times])
     if ran is None:

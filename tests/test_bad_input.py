@@ -362,3 +362,98 @@ def test_exercise_checks_accept_float64_numpy_and_python_numbers(capsys):
     assert capsys.readouterr().out.count("correct!") == 6
     with pytest.raises(TypeError, match="fraction.*single number"):
         ex.check_gaussian_on_board("0.3")
+
+
+# ---- one row (at least) for every public callable: the list below must cover them all ----------
+def _ckpt(tmp="notebooks/checkpoints/velocity_mlp.pt"):
+    return fm.load_checkpoint(tmp)
+
+
+EVERY = {
+    "Board": (lambda: fm.Board(grid_size=4.5), TypeError, "grid_size"),
+    "Checkpoint": (lambda: _ckpt().model_at(7), ValueError, "iteration"),
+    "Coefficients": (lambda: PATH.coefficients(-0.5), ValueError, "t"),
+    "Interpolant": (lambda: fm.Interpolant(), NotImplementedError, ""),
+    "LinearInterpolant": (lambda: PATH.point_and_velocity(GOOD, torch.zeros(3, 2), 0.5), ValueError, "x_0"),
+    "TrigInterpolant": (lambda: fm.TrigInterpolant().interpolate(GOOD, GOOD, torch.zeros(2, 2)), ValueError, "t"),
+    "Recipe": (lambda: fm.Recipe(lr_schedule="step"), ValueError, "lr_schedule"),
+    "TrainResult": (lambda: fm.train("mlp"), TypeError, "model"),
+    "VelocityMLP": (lambda: fm.VelocityMLP(activation="tanh"), ValueError, "activation"),
+    "best_device": (lambda: fm.sample_gaussian(2, device="cuda:7"), ValueError, "device"),
+    "black_cells": (lambda: fm.black_cells(board="4x4"), TypeError, "board"),
+    "cfm_loss": (lambda: fm.cfm_loss(MODEL, GOOD, GOOD, 0.5, target="exact"), ValueError, "target"),
+    "checkerboard_density": (lambda: fm.checkerboard_density(GOOD, board=None), TypeError, "board"),
+    "count_crossings": (lambda: fm.count_crossings(TRAJ, max_elements=0), ValueError, "max_elements"),
+    "draw_board": (lambda: fm.draw_board(None, board=4), TypeError, "board"),
+    "euler": (lambda: fm.euler(fm.marginal_velocity, GOOD, 0), ValueError, "n_steps"),
+    "heun": (lambda: fm.heun(fm.marginal_velocity, GOOD, 2, return_trajectory="yes"), TypeError, "return_trajectory"),
+    "histogram_tv": (lambda: fm.histogram_tv(GOOD, bins=0), ValueError, "bins"),
+    "in_checkerboard": (lambda: fm.in_checkerboard(GOOD, board=fm.Board), TypeError, "board"),
+    "in_support_fraction": (lambda: fm.in_support_fraction(torch.zeros(0, 2)), ValueError, "x"),
+    "load_checkpoint": (lambda: fm.load_checkpoint(3), TypeError, "path"),
+    "load_or_train": (lambda: fm.load_or_train("x.pt", lr=0), ValueError, "lr"),
+    "loss_floor": (lambda: fm.loss_floor(n=10, target="minibatch"), ValueError, "batch_size"),
+    "marginal_density": (lambda: fm.marginal_density(GOOD, 0.5, log="yes"), TypeError, "log"),
+    "marginal_posterior_mean": (lambda: fm.marginal_posterior_mean(GOOD, 0.5, t_eps=0.9), ValueError, "t_eps"),
+    "marginal_velocity": (lambda: fm.marginal_velocity(GOOD, 0.5, interpolant=fm.TrigInterpolant), TypeError,
+                          "interpolant"),
+    "midpoint": (lambda: fm.midpoint(fm.marginal_velocity, GOOD, -1), ValueError, "n_steps"),
+    "minibatch_target": (lambda: fm.minibatch_target(GOOD, GOOD, 0.5, alpha_min=-1.0), ValueError, "alpha_min"),
+    "plot_density": (lambda: fm.plot_density("p_1"), TypeError, "density"),
+    "plot_loss": (lambda: fm.plot_loss([]), ValueError, "losses"),
+    "plot_quiver": (lambda: fm.plot_quiver(GOOD, torch.zeros(3, 2)), ValueError, "points"),
+    "plot_samples": (lambda: fm.plot_samples(GOOD, title=3), TypeError, "title"),
+    "plot_time_grid": (lambda: fm.plot_time_grid({0.5: GOOD}, axes=plt.subplots(1, 2)[1]), ValueError, "axes"),
+    "plot_trajectories": (lambda: fm.plot_trajectories(torch.zeros(3, 4)), ValueError, "trajectory"),
+    "plot_velocity_field": (lambda: fm.plot_velocity_field(fm.marginal_velocity, 1.5), ValueError, "t"),
+    "rk4": (lambda: fm.rk4(fm.marginal_velocity, GOOD, 2.0), TypeError, "n_steps"),
+    "sample_checkerboard": (lambda: fm.sample_checkerboard(-1), ValueError, "n"),
+    "sample_gaussian": (lambda: fm.sample_gaussian(2.5), TypeError, "n"),
+    "sample_time": (lambda: fm.sample_time(4, "early"), ValueError, "time_sampling"),
+    "save_checkpoint": (lambda: fm.save_checkpoint("/tmp/never.pt", MODEL, losses=["a"]), TypeError, "losses"),
+    "sliced_wasserstein": (lambda: fm.sliced_wasserstein(GOOD, GOOD, n_projections=0), ValueError, "n_projections"),
+    "train": (lambda: fm.train(MODEL, snapshot_every=0, progress=False), ValueError, "snapshot_every"),
+    "velocity_grid": (lambda: fm.velocity_grid(fm.marginal_velocity, 0.5, lim=float("nan")), ValueError, "lim"),
+    # widgets
+    "SliderView": (lambda: SliderView([1, 2], lambda ax, v: None, ncols=0), ValueError, "ncols"),
+    "time_slider": (lambda: time_slider({1.5: None}, lambda ax, x, t: None), ValueError, "frames"),
+    "steps_slider": (lambda: steps_slider({0: None}, lambda ax, x, n: None), ValueError, "results"),
+    # exercise checks: an answer of the wrong kind is named, not a crash deep inside
+    "check_is_black": (lambda: fm.exercises.check_is_black(torch.zeros(3)), TypeError, "is_black"),
+    "check_gaussian_on_board": (lambda: fm.exercises.check_gaussian_on_board(None), TypeError, "fraction"),
+    "check_schedule": (lambda: fm.exercises.check_schedule(fm.LinearInterpolant()), TypeError, "cls"),
+    "check_variance": (lambda: fm.exercises.check_variance(1.0), TypeError, "var_x_t"),
+    "check_field_at_zero": (lambda: fm.exercises.check_field_at_zero(GOOD), TypeError, "v_zero"),
+    "check_floor_at": (lambda: fm.exercises.check_floor_at(3.4), TypeError, "floor_at"),
+    "check_loss": (lambda: fm.exercises.check_loss("mse"), TypeError, "my_loss"),
+    "check_late_times": (lambda: fm.exercises.check_late_times(None), TypeError, "sample"),
+    "check_euler": (lambda: fm.exercises.check_euler(fm.euler(fm.marginal_velocity, GOOD, 2)), TypeError, "my_euler"),
+    "check_smallest_steps": (lambda: fm.exercises.check_smallest_steps(4, [0.2, 0.9]), TypeError, "fractions"),
+    "check_total_mass": (lambda: fm.exercises.check_total_mass(1.0), TypeError, "total_mass"),
+    "check_radius": (lambda: fm.exercises.check_radius(2.0), TypeError, "radius_at"),
+}
+
+
+def _public_callables():
+    import inspect
+
+    from fmhelpers import exercises, widgets
+
+    names = {n for n in fm.__all__ if callable(getattr(fm, n)) and not inspect.ismodule(getattr(fm, n))}
+    names |= {n for n in ("SliderView", "time_slider", "steps_slider") if hasattr(widgets, n)}
+    names |= {n for n, f in vars(exercises).items() if n.startswith("check_") and getattr(f, "__module__", "") == exercises.__name__}
+    return names
+
+
+def test_every_public_callable_has_a_bad_input_row():
+    assert _public_callables() == set(EVERY)
+
+
+@pytest.mark.parametrize("name", sorted(EVERY))
+def test_each_public_callable_refuses_bad_input(name):
+    call, error, word = EVERY[name]
+    if error is NotImplementedError:  # the base class: a schedule is defined by a subclass
+        with pytest.raises(NotImplementedError):
+            call()
+        return
+    _raises(call, error, word)

@@ -18,7 +18,8 @@ def test_sliced_wasserstein(gen):
     x = fm.sample_checkerboard(5000, generator=gen)
     assert fm.sliced_wasserstein(x, x, generator=gen) == 0.0
     shift = torch.tensor([0.6, -0.8])  # |shift| = 1: SW2 = sqrt(E cos^2) = 1/sqrt(2) over directions
-    sw = fm.sliced_wasserstein(x, x + shift, n_projections=4000, generator=gen)
+    # exact for any cloud; the Monte Carlo error over 2000 directions is about 0.006
+    sw = fm.sliced_wasserstein(x[:1000], x[:1000] + shift, n_projections=2000, generator=gen)
     assert abs(sw - 1 / math.sqrt(2)) < 0.02
     y = fm.sample_checkerboard(3000, generator=gen)
     assert fm.sliced_wasserstein(x, y, generator=gen) < 0.06  # different sizes, same law

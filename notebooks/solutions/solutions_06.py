@@ -5,7 +5,7 @@ import torch
 import fmhelpers as fm
 
 
-def total_mass(t, n=801, lim=5.0):
+def total_mass(t, n=401, lim=5.0):
     """06.1: midpoint rule for the exact density of pi_t on [-lim, lim]^2."""
     h = 2 * lim / n
     g = -lim + h * (torch.arange(n, dtype=torch.float64) + 0.5)
