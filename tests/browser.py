@@ -2,8 +2,9 @@
 
 Used by tests/test_browser.py. `lab_server` starts JupyterLab on 127.0.0.1 with a random token,
 its own settings, runtime and config folders, and a copy of the notebooks (so that nothing the
-browser does can touch the committed files). `check_sliders` opens one notebook, runs every cell,
-and returns the problems it saw (an empty list when all is well).
+browser does can touch the committed files). `open_lab` loads JupyterLab once in a page;
+`check_sliders` opens one notebook in it, runs every cell, moves the sliders, closes the notebook
+and its kernel, and returns the problems it saw (an empty list when all is well).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def lab_server(notebook_dir: Path, workdir: Path):
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
          "--LabApp.news_url=", "--LabApp.extension_manager=readonly", "--ServerApp.open_browser=False",
+         "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: open and close notebooks in one page
          *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -110,58 +112,72 @@ def _wait_until_all_ran(page, panel, n_code: int, timeout_s: float) -> str | Non
     return f"cells still running or not run after {timeout_s:.0f} s"
 
 
-_KERNEL_READY = """() => {
-  const bar = document.querySelector('.jp-StatusBar-Widget');
-  const text = bar ? bar.innerText : '';
-  const dialog = [...document.querySelectorAll('.jp-Dialog button')].some(b => b.innerText.trim() === 'Select');
-  return dialog || (/\\| Idle/.test(text) && !/No Kernel/.test(text));
-}"""
-
-
-def _started(page, panel, within_s: float) -> bool:
-    """Whether a code cell shows [*] (running) or a number (ran) within `within_s` seconds."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
-        if any("*" in p or p.strip().strip("[]:").isdigit() for p in prompts):
-            return True
-        page.wait_for_timeout(200)
-    return False
-
-
 def _state(box) -> tuple[str, str]:
     readout = box.locator(".widget-html-content").first.inner_text()
     src = box.locator("img").first.get_attribute("src") or ""
     return readout, src
 
 
-def check_sliders(page, base: str, token: str, name: str, n_code: int, screenshot: Path, timeout_s: float = 300,
+def open_lab(browser, base: str, token: str, viewport: dict | None = None):
+    """One JupyterLab page, loaded once, in which every notebook is then opened and closed in turn
+    (loading JupyterLab itself costs seconds; doing it once per notebook would double the test)."""
+    page = browser.new_page(viewport=viewport or {"width": 1400, "height": 1000})
+    page.goto(f"{base}/lab?reset&token={token}")  # reset: a fresh workspace
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=90_000)
+    page.evaluate("() => window.jupyterapp.restored")
+    return page
+
+
+_OPEN = """async ([name, timeoutMs]) => {
+  const app = window.jupyterapp;
+  const widget = await app.commands.execute('docmanager:open', {path: name, factory: 'Notebook'});
+  await widget.context.ready;
+  await widget.sessionContext.ready;
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const kernel = widget.sessionContext.session && widget.sessionContext.session.kernel;
+    if (kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected') return 'idle';
+    await new Promise(resolve => setTimeout(resolve, 100));
+  }
+  return 'kernel not idle after ' + timeoutMs + ' ms';
+}"""
+
+_CLOSE = """async () => {
+  const widget = window.jupyterapp.shell.currentWidget;
+  if (!widget || !widget.sessionContext) return;
+  await widget.sessionContext.shutdown();
+  widget.context.model.dirty = false;  // nothing is saved: the files are copies, and a dialog would block
+  widget.dispose();
+}"""
+
+
+def check_sliders(page, name: str, n_code: int, screenshot: Path, timeout_s: float = 300,
                   change_timeout_s: float = 10) -> list[str]:
-    """Open notebook `name`, run all cells, move every slider with the keyboard; return the problems seen.
+    """In the JupyterLab `page` (see `open_lab`), open notebook `name`, run all cells, move every
+    slider with the keyboard, then shut its kernel down and close it; return the problems seen.
 
     A move must change the readout and the picture within `change_timeout_s` seconds."""
     problems: list[str] = []
-    page.goto(f"{base}/lab/tree/{name}?reset&token={token}")  # reset: a fresh workspace, this notebook alone
-    panel = page.locator(".jp-NotebookPanel:visible").first
-    panel.wait_for(timeout=60_000)
-    # A fresh page first shows an empty notebook with "No Kernel", then the cells, then the kernel
-    # connecting, and only then "<kernel> | Idle": wait for that (or for a dialog asking which
-    # kernel to start), since a Run All clicked earlier runs nothing.
-    select = page.get_by_role("button", name="Select", exact=True)
-    for _ in range(2):
-        page.wait_for_function(_KERNEL_READY, timeout=90_000)
-        if not (select.count() and select.first.is_visible()):
-            break
-        select.first.click()
-    for _ in range(3):  # a click that lands before the kernel is connected is lost: click again
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_text("Run All Cells", exact=True).click()
-        if _started(page, panel, within_s=5):
-            break
-    problem = _wait_until_all_ran(page, panel, n_code, timeout_s)
-    if problem:
-        problems.append(problem)
-    page.wait_for_timeout(500)
+    status = page.evaluate(_OPEN, [name, 90_000])
+    if status != "idle":
+        return [f"{name}: {status}"]
+    try:
+        panel = page.locator(".jp-NotebookPanel:visible").first
+        panel.wait_for(timeout=60_000)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        problem = _wait_until_all_ran(page, panel, n_code, timeout_s)
+        if problem:
+            problems.append(problem)
+        page.wait_for_timeout(500)
+        problems += _check_outputs_and_sliders(page, panel, change_timeout_s)
+        page.screenshot(path=str(screenshot), full_page=False)
+    finally:
+        page.evaluate(_CLOSE)
+    return problems
+
+
+def _check_outputs_and_sliders(page, panel, change_timeout_s: float) -> list[str]:
+    problems: list[str] = []
     if "Error displaying widget" in panel.inner_html():
         problems.append("'Error displaying widget' is shown")
     errors = panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
@@ -189,5 +205,4 @@ def check_sliders(page, base: str, token: str, name: str, n_code: int, screensho
             problems.append(f"slider {i}: the readout did not change ({before[0]!r})")
         if after[1] == before[1]:
             problems.append(f"slider {i}: the picture did not change")
-    page.screenshot(path=str(screenshot), full_page=False)
     return problems

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from browser import CHROMIUM, check_sliders, lab_server, launch_browser
+from browser import CHROMIUM, check_sliders, lab_server, launch_browser, open_lab
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -60,7 +60,7 @@ def lab(tmp_path_factory):
         with sync_playwright() as pw:
             browser = launch_browser(pw)
             try:
-                yield browser, base, token, root
+                yield open_lab(browser, base, token), root
             finally:
                 browser.close()
 
@@ -76,19 +76,14 @@ def test_the_slider_notebooks_are_found(tmp_path):
 
 @pytest.mark.parametrize("name", SLIDER_NOTEBOOKS)
 def test_sliders_work_in_jupyterlab(lab, name):
-    browser, base, token, root = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        problems = check_sliders(page, base, token, name, cut_after_last_slider(root / name),
-                                 ARTIFACTS / f"{Path(name).stem}.png")
-    finally:
-        page.close()
+    page, root = lab
+    problems = check_sliders(page, name, cut_after_last_slider(root / name), ARTIFACTS / f"{Path(name).stem}.png")
     assert problems == []
 
 
 def test_a_broken_slider_is_caught(lab):
     """A slider whose callback raises must make the check fail."""
-    browser, base, token, root = lab
+    page, root = lab
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
         "import fmhelpers as fm, torch\n"
@@ -101,10 +96,5 @@ def test_a_broken_slider_is_caught(lab):
         "time_slider(frames, draw)")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "zz_broken.ipynb")
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    try:
-        problems = check_sliders(page, base, token, "zz_broken.ipynb", 1, ARTIFACTS / "zz_broken.png", timeout_s=60,
-                                 change_timeout_s=3)
-    finally:
-        page.close()
+    problems = check_sliders(page, "zz_broken.ipynb", 1, ARTIFACTS / "zz_broken.png", timeout_s=60, change_timeout_s=3)
     assert any("did not change" in p for p in problems), problems
