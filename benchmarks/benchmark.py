@@ -69,8 +69,12 @@ def train_writeup(n_iterations: int, batch_size: int, lr: float, eval_at: list[i
 
 
 # ---- measurements --------------------------------------------------------------------------------
-def quality(velocity, n: int, n_steps: int = 100, seed: int = 123) -> dict:
-    """Euler with n_steps from fixed-seed pi_0 samples, scored against the exact target."""
+EULER_STEPS = 100  # the quality measure; a smoke run uses 10 (it checks that the script runs, not the numbers)
+
+
+def quality(velocity, n: int, n_steps: int | None = None, seed: int = 123) -> dict:
+    """Euler with n_steps (default EULER_STEPS) from fixed-seed pi_0 samples, scored against the exact target."""
+    n_steps = EULER_STEPS if n_steps is None else n_steps
     g = torch.Generator().manual_seed(seed)
     x = fm.euler(velocity, fm.sample_gaussian(n, generator=g), n_steps)
     target = fm.sample_checkerboard(n, generator=torch.Generator().manual_seed(seed + 1))
@@ -95,7 +99,8 @@ def curve(model: torch.nn.Module, kept: dict, n: int) -> list[dict]:
     return rows
 
 
-def sampling_throughput(model: torch.nn.Module, n: int, n_steps: int = 100) -> float:
+def sampling_throughput(model: torch.nn.Module, n: int, n_steps: int | None = None) -> float:
+    n_steps = EULER_STEPS if n_steps is None else n_steps
     x_0 = fm.sample_gaussian(n, generator=torch.Generator().manual_seed(0))
     start = time.perf_counter()
     fm.euler(model, x_0, n_steps)
@@ -198,6 +203,8 @@ def main(argv: list[str] | None = None) -> dict:
         report(out, args.update_readme)
         return out
 
+    global EULER_STEPS
+    EULER_STEPS = 10 if args.smoke else 100
     n_eval = 500 if args.smoke else 20_000
     base_cfg = SMOKE if args.smoke else WRITEUP
     eval_at = [base_cfg["n_iterations"]] if args.smoke else [500, 1000, 2000, 3000, 5001]
