@@ -2,7 +2,7 @@
 
 Modules, in the order the notebooks teach them: distributions, interpolants, marginal, models,
 targets (what v_theta regresses on), recipe, training (the loop), checkpoints, solvers, metrics,
-plotting, widgets. Everything public is importable from the top: `import fmhelpers as fm`.
+likelihood (the flow as a density, and the score), plotting, widgets. Everything public is importable from the top: `import fmhelpers as fm`.
 `fm.widgets` (sliders, which need ipywidgets) is imported only when first used.
 """
 
@@ -26,6 +26,14 @@ from .recipe import DEFAULT_RECIPE, Recipe
 from .training import TrainResult, train
 from .checkpoints import Checkpoint, load_checkpoint, load_or_train, save_checkpoint
 from .solvers import SOLVERS, euler, heun, midpoint, rk4
+from .likelihood import (
+    divergence,
+    gaussian_log_density,
+    log_likelihood,
+    marginal_score,
+    sample_sde,
+    score_from_velocity,
+)
 from .metrics import count_crossings, histogram_tv, in_support_fraction, loss_floor, sliced_wasserstein
 from .plotting import (
     STYLE,

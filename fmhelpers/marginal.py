@@ -50,7 +50,9 @@ def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board
     alpha_t, beta_t = interpolant.alpha(t), interpolant.beta(t)
     corners = board.black_cells().to(x.device)
     side = board.side
-    at_start = beta_t <= 0  # t = 0: X_t = X_0 carries no information on X_1
+    # t = 0 (and beta_t below 1e-9, where the cell integrals below underflow): X_t = X_0 carries no
+    # information on X_1; the error of that shortcut is of order beta_t
+    at_start = beta_t <= 1e-9
     safe_beta = torch.where(at_start, torch.ones_like(beta_t), beta_t)
     mu = (x / safe_beta)[:, None, :]  # (n, 1, 2)
     s = (alpha_t / safe_beta)[:, None, :]  # (n, 1, 1)

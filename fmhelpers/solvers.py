@@ -38,28 +38,39 @@ def _integrate(method: str, velocity: Velocity, x_0: torch.Tensor, n_steps: int,
     if not isinstance(return_trajectory, bool):
         raise TypeError(f"return_trajectory must be True or False, got {type(return_trajectory).__name__}")
     n_steps = check_count("n_steps", n_steps, minimum=1)
-    a, b, c = _TABLEAUX[method]
-    h = 1.0 / n_steps
-    x = x_0
-    path = [x_0.clone()] if return_trajectory else None
     ones = torch.ones(len(x_0), 1, dtype=x_0.dtype, device=x_0.device)
+
+    def checked(x: torch.Tensor, t: float, where: str) -> torch.Tensor:
+        return check_field_output("velocity", field(x, ones * t), x, where).to(x_0.dtype)
+
     with torch.no_grad():
-        for k in range(n_steps):
-            t_k = k / n_steps
-            stages: list[torch.Tensor] = []
-            for i, c_i in enumerate(c):
-                x_i = x
-                for a_ij, k_j in zip(a[i - 1] if i else [], stages):
-                    if a_ij:
-                        x_i = x_i + (h * a_ij) * k_j
-                t_i = t_k + c_i * h
-                v = check_field_output("velocity", field(x_i, ones * t_i), x_i,
-                                       f" at step {k} of {n_steps} (t = {t_i:.4g}, {method})")
-                stages.append(v.to(x_0.dtype))
-            x = x + h * sum(b_i * k_i for b_i, k_i in zip(b, stages) if b_i)
-            if path is not None:
-                path.append(x)
-    return torch.stack(path) if path is not None else x
+        return _steps(method, checked, x_0, n_steps, 0.0, 1.0, return_trajectory)
+
+
+def _steps(method: str, f, y_0: torch.Tensor, n_steps: int, t_start: float, t_end: float,
+           return_trajectory: bool = False) -> torch.Tensor:
+    """The explicit Runge-Kutta method `method` for dy/dt = f(y, t, where) from t_start to t_end
+    (either direction) in n_steps equal steps, for a state y of any shape; inputs already checked.
+    `where` is the text that an error inside f should end with (step and time)."""
+    a, b, c = _TABLEAUX[method]
+    h = (t_end - t_start) / n_steps
+    lo, hi = min(t_start, t_end), max(t_start, t_end)
+    y = y_0
+    path = [y_0.clone()] if return_trajectory else None
+    for k in range(n_steps):
+        t_k = t_start + (t_end - t_start) * k / n_steps
+        stages: list[torch.Tensor] = []
+        for i, c_i in enumerate(c):
+            y_i = y
+            for a_ij, k_j in zip(a[i - 1] if i else [], stages):
+                if a_ij:
+                    y_i = y_i + (h * a_ij) * k_j
+            t_i = min(max(t_k + c_i * h, lo), hi)  # rounding must not step outside [lo, hi]
+            stages.append(f(y_i, t_i, f" at step {k} of {n_steps} (t = {t_i:.4g}, {method})"))
+        y = y + h * sum(b_i * k_i for b_i, k_i in zip(b, stages) if b_i)
+        if path is not None:
+            path.append(y)
+    return torch.stack(path) if path is not None else y
 
 
 def euler(velocity: Velocity, x_0: torch.Tensor, n_steps: int, *, return_trajectory: bool = False) -> torch.Tensor:

@@ -54,6 +54,9 @@ POINT_CALLS = {
     "VelocityMLP": lambda bad: MODEL(bad, 0.5),
     "euler": lambda bad: fm.euler(MODEL, bad, 2),
     "rk4": lambda bad: fm.rk4(fm.marginal_velocity, bad, 2),
+    "log_likelihood": lambda bad: fm.log_likelihood(MODEL, bad, 0.5, n_steps=2),
+    "divergence": lambda bad: fm.divergence(MODEL, bad, 0.5),
+    "sample_sde": lambda bad: fm.sample_sde(MODEL, bad, 2),
     "plot_samples": lambda bad: fm.plot_samples(bad),
     "plot_quiver points": lambda bad: fm.plot_quiver(bad, GOOD),
     "plot_quiver vectors": lambda bad: fm.plot_quiver(GOOD, bad),
@@ -414,6 +417,13 @@ EVERY = {
     "sliced_wasserstein": (lambda: fm.sliced_wasserstein(GOOD, GOOD, n_projections=0), ValueError, "n_projections"),
     "train": (lambda: fm.train(MODEL, snapshot_every=0, progress=False), ValueError, "snapshot_every"),
     "velocity_grid": (lambda: fm.velocity_grid(fm.marginal_velocity, 0.5, lim=float("nan")), ValueError, "lim"),
+    # likelihood
+    "divergence": (lambda: fm.divergence(lambda x, t: x.detach(), GOOD, 0.5), ValueError, "differentiable"),
+    "gaussian_log_density": (lambda: fm.gaussian_log_density(INF), ValueError, "x"),
+    "log_likelihood": (lambda: fm.log_likelihood(MODEL, GOOD, 0.0), ValueError, "t"),
+    "marginal_score": (lambda: fm.marginal_score(GOOD, 1.0), ValueError, "t"),
+    "score_from_velocity": (lambda: fm.score_from_velocity(torch.zeros(3, 2), GOOD, 0.5), ValueError, "v"),
+    "sample_sde": (lambda: fm.sample_sde(MODEL, GOOD, 4, noise=-1.0), ValueError, "noise"),
     # widgets
     "SliderView": (lambda: SliderView([1, 2], lambda ax, v: None, ncols=0), ValueError, "ncols"),
     "time_slider": (lambda: time_slider({1.5: None}, lambda ax, x, t: None), ValueError, "frames"),

@@ -1,0 +1,232 @@
+"""How likely is a point: the flow as a density, and the score behind the field.
+
+A flow dX/ds = v(X, s) that starts from pi_0 = N(0, I) carries its density along with it, and the
+instantaneous change of variables says how:
+
+    d/ds log p_s(X_s) = -div v(X_s, s),   so   log p_t(x) = log p_0(X_0) - integral_0^t div v(X_s, s) ds
+
+where X_s is the trajectory that reaches x at time t. `log_likelihood` integrates x back to s = 0
+together with the running integral of the divergence, with any of the package's solvers;
+`divergence` computes div v exactly with autograd (one backward pass per coordinate: 2 in 2-D).
+
+For a Gaussian source the marginal velocity and the score grad log p_t are two affine views of
+the same posterior mean m(x, t) = E[X_1 | X_t = x]:
+
+    v*(x, t) = (d_alpha / alpha) x + (d_beta - d_alpha beta / alpha) m,
+    grad log p_t(x) = (beta m - x) / alpha^2,
+
+so a learned velocity gives a learned score (`score_from_velocity`) and with it a stochastic
+sampler with the same marginals, dX = [v + (g^2 / 2) grad log p_t] dt + g dW (`sample_sde`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+
+from ._checks import (
+    as_field,
+    check_count,
+    check_field_output,
+    check_generator,
+    check_number,
+    check_points,
+    time_column,
+)
+from .interpolants import Interpolant, check_interpolant
+from .marginal import marginal_velocity
+from .solvers import _TABLEAUX, _steps
+
+Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def gaussian_log_density(x: torch.Tensor) -> torch.Tensor:
+    """log N(x; 0, I) in 2-D, shape (n,): the log-density of pi_0."""
+    check_points("x", x)
+    return _gaussian_log_density(x)
+
+
+def _gaussian_log_density(x: torch.Tensor) -> torch.Tensor:
+    return -0.5 * x.pow(2).sum(dim=1) - math.log(2 * math.pi)
+
+
+def _velocity_and_divergence(field: Velocity, x: torch.Tensor, t: torch.Tensor, where: str = ""):
+    """v(x, t) and its exact divergence, both detached: (n, 2) and (n,)."""
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        v = check_field_output("velocity", field(x, t), x, where)
+        if not v.requires_grad:
+            raise ValueError(f"velocity must be differentiable in x (torch operations on x): its answer "
+                             f"carries no gradient{where}")
+        div = torch.zeros(len(x), dtype=x.dtype, device=x.device)
+        for i in range(x.shape[1]):  # d v_i / d x_i: one backward pass per coordinate
+            (grad,) = torch.autograd.grad(v[:, i].sum(), x, retain_graph=i + 1 < x.shape[1])
+            div = div + grad[:, i]
+    return v.detach(), div.detach()
+
+
+def divergence(velocity: Velocity, x: torch.Tensor, t: Any) -> torch.Tensor:
+    """The divergence d v_1/d x_1 + d v_2/d x_2 of a 2-D velocity field at points x, exactly.
+
+    Computed with autograd (two backward passes, no trace estimator), so `velocity` must be built
+    from torch operations on x (a `VelocityMLP`, `fm.marginal_velocity`, ...). Since points do not
+    interact, the sum of v_i over the batch has gradient d v_i / d x (per point).
+
+    Args:
+        velocity: v(x, t) with x (n, 2) and t (n, 1).
+        x: points, shape (n, 2).
+        t: a float, or shape (n,) or (n, 1), in [0, 1].
+
+    Returns:
+        shape (n,), dtype of x.
+    """
+    field = as_field(velocity)
+    check_points("x", x)
+    t = time_column(t, x)
+    return _velocity_and_divergence(field, x, t)[1]
+
+
+def log_likelihood(
+    velocity: Velocity,
+    x: torch.Tensor,
+    t: float = 1.0,
+    *,
+    n_steps: int = 32,
+    solver: str = "rk4",
+    return_start: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """log p_t(x) for the flow of `velocity` started from pi_0 = N(0, I), by the backward ODE.
+
+    The state (X_s, L_s) is integrated from s = t down to s = 0 with dX/ds = v(X, s) and
+    dL/ds = div v(X, s), L_t = 0, with `n_steps` steps of `solver`; then
+    log p_t(x) = log N(X_0; 0, I) + L_0. The error falls at the solver's order as n_steps grows.
+
+    The exact field of this course is singular at t = 1 off the support of pi_1 (see
+    `fm.marginal_velocity`); a learned field is finite there, so t = 1 is fine for a model.
+
+    Args:
+        velocity: v(x, t), differentiable in x (see `divergence`); a module runs on its device.
+        x: points, shape (n, 2).
+        t: the time at which the density is wanted, in (0, 1].
+        n_steps: solver steps from t to 0 (>= 1).
+        solver: "euler", "midpoint", "heun" or "rk4".
+        return_start: also return the starting points X_0, shape (n, 2).
+
+    Returns:
+        log p_t(x), shape (n,) in x's dtype (and X_0 if asked).
+    """
+    field = as_field(velocity)
+    check_points("x", x)
+    t = check_number("t", t)
+    if not 0 < t <= 1:
+        raise ValueError(f"t must lie in (0, 1] (at t = 0 the density is pi_0's own), got {t}")
+    n_steps = check_count("n_steps", n_steps, minimum=1)
+    if solver not in _TABLEAUX:
+        raise ValueError(f"solver must be one of {tuple(_TABLEAUX)}, got {solver!r}")
+    if not isinstance(return_start, bool):
+        raise TypeError(f"return_start must be True or False, got {type(return_start).__name__}")
+    ones = torch.ones(len(x), 1, dtype=x.dtype, device=x.device)
+
+    def augmented(y: torch.Tensor, s: float, where: str) -> torch.Tensor:
+        v, div = _velocity_and_divergence(field, y[:, :2], ones * s, where)
+        return torch.cat([v.to(y.dtype), div.to(y.dtype)[:, None]], dim=1)
+
+    y_t = torch.cat([x.detach(), torch.zeros(len(x), 1, dtype=x.dtype, device=x.device)], dim=1)
+    with torch.no_grad():
+        y_0 = _steps(solver, augmented, y_t, n_steps, t, 0.0)
+    log_p = _gaussian_log_density(y_0[:, :2]) + y_0[:, 2]
+    return (log_p, y_0[:, :2]) if return_start else log_p
+
+
+def score_from_velocity(
+    v: torch.Tensor, x: torch.Tensor, t: Any, *, interpolant: Interpolant | None = None
+) -> torch.Tensor:
+    """The score grad log p_t(x) that a velocity v = v(x, t) implies for a Gaussian source.
+
+    With m = E[X_1 | X_t = x] read off v = (d_alpha/alpha) x + (d_beta - d_alpha beta/alpha) m,
+    the score is (beta m - x) / alpha^2; on the linear path that is (t v - x) / (1 - t).
+    Undefined at t = 1 (alpha = 0), where p_1 has no density to differentiate.
+
+    Args:
+        v: velocities at x, shape (n, 2) (from `fm.marginal_velocity` or a model).
+        x: points, shape (n, 2).
+        t: a float, or shape (n,) or (n, 1), in [0, 1).
+        interpolant: the path (default linear).
+
+    Returns:
+        shape (n, 2).
+    """
+    check_points("v", v)
+    check_points("x", x)
+    if v.shape != x.shape:
+        raise ValueError(f"v must have the shape of x, {tuple(x.shape)}, got {tuple(v.shape)}")
+    interpolant = check_interpolant(interpolant)
+    t = time_column(t, x)
+    if bool((t >= 1).any()):
+        raise ValueError("t must be < 1: at t = 1 the score is singular (alpha_1 = 0)")
+    alpha, beta = interpolant.alpha(t), interpolant.beta(t)
+    d_alpha, d_beta = interpolant.d_alpha(t), interpolant.d_beta(t)
+    m = (v - (d_alpha / alpha) * x) / (d_beta - d_alpha * beta / alpha)
+    return (beta * m - x) / alpha.pow(2)
+
+
+def marginal_score(x: torch.Tensor, t: Any, *, interpolant: Interpolant | None = None) -> torch.Tensor:
+    """The exact score grad log p_t(x) of this course's pair, from `fm.marginal_velocity`; t < 1."""
+    return score_from_velocity(marginal_velocity(x, t, interpolant=interpolant), x, t, interpolant=interpolant)
+
+
+def sample_sde(
+    velocity: Velocity,
+    x_0: torch.Tensor,
+    n_steps: int,
+    *,
+    noise: float = 1.0,
+    generator: torch.Generator | None = None,
+    interpolant: Interpolant | None = None,
+    return_trajectory: bool = False,
+) -> torch.Tensor:
+    """Euler-Maruyama for dX = [v + (g^2 / 2) score] dt + g dW from t = 0 to 1, g = `noise`.
+
+    The score is the one `velocity` implies (`score_from_velocity`), so for the exact field every
+    X_t has the law pi_t, as the ODE's (`noise=0` is forward Euler). The last step starts at
+    t = 1 - 1/n_steps, where the score is still finite.
+
+    Args:
+        velocity: v(x, t); a module is evaluated on its own device.
+        x_0: starting points (samples of pi_0), shape (n, 2).
+        n_steps: number of steps (>= 1).
+        noise: g >= 0, constant in time.
+        generator: seeds the Brownian increments.
+        interpolant: the path the field was trained on (default linear).
+        return_trajectory: also return every intermediate state.
+
+    Returns:
+        x_1 of shape (n, 2), or the trajectory of shape (n_steps + 1, n, 2).
+    """
+    field = as_field(velocity)
+    check_points("x_0", x_0)
+    n_steps = check_count("n_steps", n_steps, minimum=1)
+    g = check_number("noise", noise)
+    if g < 0:
+        raise ValueError(f"noise must be >= 0, got {g}")
+    generator = check_generator("generator", generator)
+    interpolant = check_interpolant(interpolant)
+    if not isinstance(return_trajectory, bool):
+        raise TypeError(f"return_trajectory must be True or False, got {type(return_trajectory).__name__}")
+    h = 1.0 / n_steps
+    x = x_0
+    path = [x_0.clone()] if return_trajectory else None
+    ones = torch.ones(len(x_0), 1, dtype=x_0.dtype, device=x_0.device)
+    with torch.no_grad():
+        for k in range(n_steps):
+            t_k = k / n_steps
+            where = f" at step {k} of {n_steps} (t = {t_k:.4g}, sde)"
+            v = check_field_output("velocity", field(x, ones * t_k), x, where).to(x_0.dtype)
+            drift = v + (0.5 * g * g) * score_from_velocity(v, x, t_k, interpolant=interpolant) if g else v
+            dw = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
+            x = x + h * drift + (g * math.sqrt(h)) * dw
+            if path is not None:
+                path.append(x)
+    return torch.stack(path) if path is not None else x

@@ -1,0 +1,109 @@
+"""The flow as a density (instantaneous change of variables) and the score (fmhelpers.likelihood)."""
+
+import math
+
+import pytest
+import torch
+
+import fmhelpers as fm
+
+A = torch.tensor([[0.3, -0.7], [0.4, -0.1]], dtype=torch.float64)  # trace 0.2
+
+
+def _linear_field(x, t):
+    """v(x, t) = A x: div v = trace(A) everywhere; X_t = exp(tA) X_0 is N(0, exp(tA) exp(tA)^T)."""
+    return x @ A.T
+
+
+def _flow_log_density(x, t):
+    """log-density of exp(tA) X_0, X_0 ~ N(0, I): the closed form the ODE must reproduce."""
+    m = torch.linalg.matrix_exp(t * A)
+    cov = m @ m.T
+    return torch.distributions.MultivariateNormal(torch.zeros(2, dtype=torch.float64), cov).log_prob(x)
+
+
+def test_divergence_of_a_linear_field_is_its_trace(gen):
+    x = torch.randn(50, 2, generator=gen, dtype=torch.float64)
+    assert torch.allclose(fm.divergence(_linear_field, x, 0.3), torch.full((50,), 0.2, dtype=torch.float64))
+
+
+def test_divergence_of_the_exact_field_matches_finite_differences(gen):
+    x = torch.randn(40, 2, generator=gen, dtype=torch.float64)
+    h, t = 1e-5, 0.6
+    fd = sum((fm.marginal_velocity(x + h * e, t)[:, i] - fm.marginal_velocity(x - h * e, t)[:, i]) / (2 * h)
+             for i, e in enumerate(torch.eye(2, dtype=torch.float64)))
+    assert torch.allclose(fm.divergence(fm.marginal_velocity, x, t), fd, atol=1e-6)
+
+
+@pytest.mark.parametrize("solver", ["euler", "midpoint", "heun", "rk4"])
+def test_log_likelihood_of_a_linear_flow_is_the_gaussian_closed_form(solver, gen):
+    x = torch.randn(30, 2, generator=gen, dtype=torch.float64)
+    got = fm.log_likelihood(_linear_field, x, 0.8, n_steps=64, solver=solver)
+    tol = {"euler": 2e-2, "midpoint": 1e-3, "heun": 1e-3, "rk4": 1e-6}[solver]
+    assert (got - _flow_log_density(x, 0.8)).abs().max() < tol
+
+
+@pytest.mark.parametrize("t", [0.5, 0.9])
+def test_log_likelihood_of_the_exact_field_is_the_exact_density(t, gen):
+    path = fm.LinearInterpolant()
+    x = path.interpolate(torch.randn(200, 2, generator=gen, dtype=torch.float64),
+                         fm.sample_checkerboard(200, generator=gen).double(), t)
+    exact = fm.marginal_density(x, t, log=True)
+    errors = [(fm.log_likelihood(fm.marginal_velocity, x, t, n_steps=n) - exact).abs().mean().item() for n in (8, 16)]
+    assert errors[1] < 0.01
+    assert errors[1] < errors[0] / 6  # RK4 is fourth order: doubling the steps divides the error by about 16
+
+
+def test_log_likelihood_runs_back_to_where_the_forward_solver_started(gen):
+    x_0 = torch.randn(20, 2, generator=gen, dtype=torch.float64)
+    x_1 = fm.rk4(_linear_field, x_0, 32)
+    log_p, start = fm.log_likelihood(_linear_field, x_1, 1.0, n_steps=32, return_start=True)
+    assert torch.allclose(start, x_0, atol=1e-8)
+    # det exp(A) = exp(trace A): log p_1(x_1) = log p_0(x_0) - trace(A)
+    assert torch.allclose(log_p, fm.gaussian_log_density(x_0) - 0.2, atol=1e-8)
+
+
+@pytest.mark.parametrize("t", [0.0, 0.3, 0.8])
+def test_the_score_from_the_velocity_is_the_gradient_of_the_log_density(t, gen):
+    x = (torch.randn(25, 2, generator=gen, dtype=torch.float64) * 1.5).requires_grad_(True)
+    (grad,) = torch.autograd.grad(fm.marginal_density(x, t, log=True).sum(), x)
+    assert torch.allclose(fm.marginal_score(x.detach(), t), grad, atol=1e-7)
+    trig = fm.TrigInterpolant()
+    (grad,) = torch.autograd.grad(fm.marginal_density(x, t, log=True, interpolant=trig).sum(), x)
+    assert torch.allclose(fm.marginal_score(x.detach(), t, interpolant=trig), grad, atol=1e-7)
+
+
+def test_the_score_at_t_0_is_that_of_the_standard_gaussian(gen):
+    x = torch.randn(10, 2, generator=gen, dtype=torch.float64)
+    assert torch.allclose(fm.marginal_score(x, 0.0), -x)
+
+
+def test_the_sde_keeps_the_marginals_and_noise_zero_is_euler(gen):
+    x_0 = fm.sample_gaussian(3000, generator=gen).double()
+    assert torch.equal(fm.sample_sde(fm.marginal_velocity, x_0, 20, noise=0.0), fm.euler(fm.marginal_velocity, x_0, 20))
+    # at t = 0.5 the SDE's samples have the law pi_t: their mean log p_t is that of interpolant samples
+    # (Monte Carlo standard error of each mean about 0.015); pure noise added to the ODE would lower it
+    path = fm.sample_sde(fm.marginal_velocity, x_0, 50, noise=1.0, generator=torch.Generator().manual_seed(1),
+                         return_trajectory=True)
+    assert path.shape == (51, 3000, 2) and torch.equal(path[0], x_0)
+    x_t = fm.LinearInterpolant().interpolate(x_0, fm.sample_checkerboard(3000, generator=gen).double(), 0.5)
+    mean_log_p = [fm.marginal_density(x, 0.5, log=True).mean().item() for x in (path[25], x_t)]
+    ode = fm.euler(fm.marginal_velocity, x_0, 50, return_trajectory=True)[25]
+    blurred = ode + 0.3 * torch.randn(3000, 2, generator=gen, dtype=torch.float64)
+    assert abs(mean_log_p[0] - mean_log_p[1]) < 0.06 < mean_log_p[1] - fm.marginal_density(blurred, 0.5, log=True).mean()
+    # the last step's noise, g sqrt(h) = 0.14, has no time left to be corrected: the end is blurred
+    assert 0.7 < fm.in_support_fraction(path[-1]) < fm.in_support_fraction(fm.euler(fm.marginal_velocity, x_0, 50))
+
+
+def test_a_seeded_sde_run_is_reproducible(gen):
+    x_0 = fm.sample_gaussian(100, generator=gen)
+    runs = [fm.sample_sde(fm.marginal_velocity, x_0, 10, generator=torch.Generator().manual_seed(5)) for _ in range(2)]
+    assert torch.equal(*runs)
+
+
+def test_the_kl_of_a_model_is_finite_and_gets_the_nats_right():
+    """KL(pi_1 || p) >= 0 for any density p; for the committed model it is small but not zero."""
+    model = fm.load_checkpoint("notebooks/checkpoints/velocity_mlp.pt").model
+    x = fm.sample_checkerboard(300, generator=torch.Generator().manual_seed(0))
+    kl = math.log(fm.BOARD.density_value) - fm.log_likelihood(model, x, 1.0, n_steps=8)
+    assert 0 < kl.mean().item() < 0.5
