@@ -196,3 +196,35 @@ def check_radius(radius_at: Callable[[float], float]) -> bool | None:
     want = [2 * (1 - t) ** 2 + t**2 * 8 / 3 for t in times]
     ok = all(abs(g - w) < 0.02 * w for g, w in zip(got, want))
     return _verdict("06.2", ok, "E||X_t||^2 = alpha_t^2 E||X_0||^2 + beta_t^2 E||X_1||^2 (why no cross term?)")
+
+
+# ---- 09 likelihood and score --------------------------------------------------------------------
+def check_divergence_fd(my_divergence: Callable[..., torch.Tensor]) -> bool | None:
+    """09.1: my_divergence(velocity, x, t) by central finite differences, within 1e-4 of fm.divergence."""
+    check_callable("my_divergence", my_divergence, "my_divergence(velocity, x, t)")
+    from .likelihood import divergence
+
+    def swirl(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:  # div = 2 t x_1 + cos(x_2): not known in advance
+        return torch.stack([t[:, 0] * x[:, 0] ** 2 - x[:, 1], x[:, 0] + torch.sin(x[:, 1])], dim=1)
+
+    x = _points(40, seed=9).double()
+    ran, got = _run("09.1", lambda: my_divergence(swirl, x, 0.7))
+    if ran is None:
+        return None
+    ok = _close(got, divergence(swirl, x, 0.7), atol=1e-4)
+    return _verdict("09.1", ok, "sum over i of (v_i(x + h e_i) - v_i(x - h e_i)) / (2h), one value per point")
+
+
+def check_linear_score(score_at: Callable[[torch.Tensor, float], torch.Tensor]) -> bool | None:
+    """09.2: score_at(x, t) = grad log p_t(x) on the linear path from v*, without fm.marginal_score."""
+    check_callable("score_at", score_at, "score_at(x, t)")
+    from .likelihood import marginal_score
+
+    x = _points(60, seed=10).double()
+    results = []
+    for t in (0.2, 0.7):  # two asymmetric times: an answer that ignores t or swaps t and 1 - t fails
+        ran, got = _run("09.2", lambda: score_at(x, t))
+        if ran is None:
+            return None
+        results.append(_close(got, marginal_score(x, t), atol=1e-6))
+    return _verdict("09.2", all(results), "m = x + (1 - t) v*, and x_t given x_1 is N(t x_1, (1 - t)^2 I)")

@@ -34,7 +34,10 @@ def test_solutions_pass_their_checks(capsys):
     assert ex.check_smallest_steps(s5.smallest_steps(fractions), fractions) is True
     assert ex.check_total_mass(s6.total_mass) is True
     assert ex.check_radius(s6.radius_at) is True
-    assert capsys.readouterr().out.count("correct!") == 12
+    s9 = _load("solutions_09")
+    assert ex.check_divergence_fd(s9.my_divergence) is True
+    assert ex.check_linear_score(s9.score_at) is True
+    assert capsys.readouterr().out.count("correct!") == 14
 
 
 def test_unsolved_and_wrong_answers(capsys):
@@ -48,6 +51,11 @@ def test_unsolved_and_wrong_answers(capsys):
     assert ex.check_variance(lambda t: 1.0) is False
     assert ex.check_smallest_steps(4, {1: 0.2, 4: 0.9, 16: 0.991}) is False
     assert ex.check_radius(lambda t: 2.0) is False
+    # 09: a finite difference that forgets one coordinate; a score that swaps t and 1 - t
+    s9 = _load("solutions_09")
+    assert ex.check_divergence_fd(lambda v, x, t: 2 * s9.my_divergence(lambda y, s: v(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t)) is False
+    assert ex.check_linear_score(lambda x, t: ((1 - t) * fm.marginal_velocity(x, t) - x) / t) is False
+    assert ex.check_linear_score(lambda x, t: -x) is False
 
     class Broken(fm.LinearInterpolant):
         def alpha(self, t):

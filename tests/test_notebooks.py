@@ -11,10 +11,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["01_problem_setup.ipynb", "02_interpolants.ipynb", "03_conditional_vs_marginal_velocity.ipynb",
-         "04_training.ipynb", "05_euler_sampling.ipynb", "06_intermediate_distributions.ipynb"]
+         "04_training.ipynb", "05_euler_sampling.ipynb", "06_intermediate_distributions.ipynb",
+         "09_likelihood_and_score.ipynb"]
 
 
-def test_the_six_notebooks_and_nothing_else():
+def test_the_notebooks_and_nothing_else():
     assert sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")) == NAMES
 
 
