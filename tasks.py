@@ -5,6 +5,7 @@
     python3 tasks.py test             build .venv if missing, run every test (package, notebooks, browser)
     python3 tasks.py notebook 04      build .venv if missing, test one notebook alone (nbval, and its sliders)
     python3 tasks.py bench            build .venv if missing, run the training/speed benchmark
+    python3 tasks.py bench likelihood build .venv if missing, measure notebook 09's likelihood numbers
     python3 tasks.py checkpoint       build .venv if missing, retrain the model the notebooks load
 
 The environment is rebuilt when requirements/classroom.txt or pyproject.toml change.
@@ -112,6 +113,9 @@ def notebook() -> int:
 
 
 def bench() -> int:
+    """`bench`: training recipes and speed; `bench likelihood`: the likelihood numbers of notebook 09."""
+    if sys.argv[2:3] == ["likelihood"]:
+        return run("benchmarks/likelihood.py", *sys.argv[3:])
     return run("benchmarks/benchmark.py", *sys.argv[2:])
 
 

@@ -34,3 +34,15 @@ def test_the_baseline_sampler_is_the_checkerboard():
     cell = np.floor(x + 2).astype(int)
     assert x.dtype == np.float32 and x.shape == (5000, 2)
     assert ((cell.sum(1) % 2) == 1).all() and np.abs(x).max() <= 2
+
+
+def test_likelihood_smoke_run_prints_its_tables(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("likelihood_bench", Path(__file__).resolve().parents[1] / "benchmarks" / "likelihood.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--smoke", "--out", str(tmp_path / "l.json")])
+    printed = capsys.readouterr().out
+    assert "| 0.9 | rk4 |" in printed and "| default recipe | 4 |" in printed and "goal" in printed
+    rk4 = [r["mae"] for r in out["validation"] if r["solver"] == "rk4" and r["t"] == 0.5]
+    assert rk4[1] < rk4[0]  # more steps, less error
+    assert all(r["kl"] > 0 and r["se"] > 0 for r in out["kl"])

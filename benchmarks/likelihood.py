@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Likelihood numbers of notebook 09, measured: the exact-field validation of log p_t and KL(pi_1 || p_theta).
+
+Run:  python3 tasks.py bench likelihood            (about a minute on 2 cores)
+      python3 tasks.py bench likelihood --smoke    (seconds; the test suite runs this)
+
+1. Exact-field validation: log p_t(x) by the backward ODE (`fm.log_likelihood` with the exact field
+   v*) against the closed form `fm.marginal_density(x, t, log=True)`, mean absolute error over
+   1000 points of pi_t at t = 0.5 and 0.9, for each solver and step count; the goal is 0.01 nats,
+   and the table says the fewest steps that reach it.
+2. KL(pi_1 || p_theta) = log(1/8) - E log p_theta(x), x ~ pi_1, in nats with its Monte Carlo
+   standard error, for each committed model (RK4, 16 and 32 steps from t = 1).
+It prints markdown tables and writes benchmarks/results/likelihood.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+import fmhelpers as fm
+
+ROOT = Path(__file__).resolve().parents[1]
+GOAL_NATS = 0.01
+MODELS = {"default recipe": "velocity_mlp.pt", "write-up recipe": "writeup_recipe.pt"}
+
+
+def validation(n: int, steps: list[int], solvers: list[str]) -> list[dict]:
+    path, gen, rows = fm.LinearInterpolant(), torch.Generator().manual_seed(0), []
+    for t in (0.5, 0.9):
+        x = path.interpolate(fm.sample_gaussian(n, generator=gen).double(), fm.sample_checkerboard(n, generator=gen).double(), t)
+        exact = fm.marginal_density(x, t, log=True)
+        for solver in solvers:
+            for n_steps in steps:
+                start = time.perf_counter()
+                error = (fm.log_likelihood(fm.marginal_velocity, x, t, n_steps=n_steps, solver=solver) - exact).abs().mean()
+                rows.append({"t": t, "solver": solver, "n_steps": n_steps, "mae": error.item(),
+                             "seconds": time.perf_counter() - start})
+    return rows
+
+
+def kl_rows(n: int, steps: list[int]) -> list[dict]:
+    x = fm.sample_checkerboard(n, generator=torch.Generator().manual_seed(1))
+    rows = []
+    for name, file in MODELS.items():
+        model = fm.load_checkpoint(ROOT / "notebooks" / "checkpoints" / file).model
+        for n_steps in steps:
+            start = time.perf_counter()
+            gap = math.log(fm.BOARD.density_value) - fm.log_likelihood(model, x, 1.0, n_steps=n_steps)
+            rows.append({"model": name, "n_steps": n_steps, "kl": gap.mean().item(),
+                         "se": gap.std().item() / math.sqrt(n), "seconds": time.perf_counter() - start})
+    return rows
+
+
+def table(result: dict) -> str:
+    lines = [f"Exact-field validation of log p_t ({result['n_points']} points of pi_t; mean |error| in nats):", "",
+             "| t | solver | " + " | ".join(f"{s} steps" for s in result["steps"]) + f" | fewest steps for {GOAL_NATS} |",
+             "|---|---|" + "---:|" * (len(result["steps"]) + 1)]
+    for t in (0.5, 0.9):
+        for solver in result["solvers"]:
+            rows = [r for r in result["validation"] if r["t"] == t and r["solver"] == solver]
+            enough = [r["n_steps"] for r in rows if r["mae"] <= GOAL_NATS]
+            lines.append(f"| {t} | {solver} | " + " | ".join(f"{r['mae']:.1e}" for r in rows)
+                         + f" | {min(enough) if enough else 'more than ' + str(max(result['steps']))} |")
+    lines += ["", f"KL(pi_1 || p_theta) in nats ({result['n_kl']} samples of pi_1, RK4 from t = 1):", "",
+              "| model | steps | KL | standard error | seconds |", "|---|---:|---:|---:|---:|"]
+    for r in result["kl"]:
+        lines.append(f"| {r['model']} | {r['n_steps']} | {r['kl']:.4f} | {r['se']:.4f} | {r['seconds']:.1f} |")
+    met = all(any(r["mae"] <= GOAL_NATS for r in result["validation"] if r["t"] == t and r["solver"] == "rk4")
+              for t in (0.5, 0.9))
+    lines += ["", f"- goal (exact-field mean error at most {GOAL_NATS} nats at t = 0.5 and 0.9 with RK4): "
+              f"**{'met' if met else 'not met'}**"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="tiny settings, to check that the script runs")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "likelihood.json")
+    args = parser.parse_args(argv)
+    n, n_kl = (50, 50) if args.smoke else (1000, 5000)
+    steps = [2, 4] if args.smoke else [4, 8, 16, 32]
+    solvers = ["euler", "rk4"] if args.smoke else ["euler", "midpoint", "heun", "rk4"]
+    result = {"n_points": n, "n_kl": n_kl, "steps": steps, "solvers": solvers, "smoke": args.smoke,
+              "validation": validation(n, steps, solvers), "kl": kl_rows(n_kl, [4] if args.smoke else [16, 32])}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(table(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
