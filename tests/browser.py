@@ -108,8 +108,21 @@ def _wait_until_all_ran(page, panel, n_code: int, timeout_s: float) -> str | Non
         done = sum(1 for p in prompts if p.strip().strip("[]:").isdigit())
         if not busy and done >= n_code:
             return None
+        if not busy and panel.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count():
+            return f"a cell failed after {done} of {n_code} cells ran (Run All stops there)"
         page.wait_for_timeout(500)
     return f"cells still running or not run after {timeout_s:.0f} s"
+
+
+def _started(page, panel, within_s: float) -> bool:
+    """Whether a code cell shows [*] (running) or a number (ran) within `within_s` seconds."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        prompts = panel.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+        if any("*" in p or p.strip().strip("[]:").isdigit() for p in prompts):
+            return True
+        page.wait_for_timeout(200)
+    return False
 
 
 def _state(box) -> tuple[str, str]:
@@ -131,6 +144,7 @@ def open_lab(browser, base: str, token: str, viewport: dict | None = None):
 _OPEN = """async ([name, timeoutMs]) => {
   const app = window.jupyterapp;
   const widget = await app.commands.execute('docmanager:open', {path: name, factory: 'Notebook'});
+  window.fmWidget = widget;  // the notebook this check is about, for _RUN_ALL and _CLOSE
   await widget.context.ready;
   await widget.sessionContext.ready;
   const start = Date.now();
@@ -142,8 +156,16 @@ _OPEN = """async ([name, timeoutMs]) => {
   return 'kernel not idle after ' + timeoutMs + ' ms';
 }"""
 
+# Run All on *this* notebook: activate it first, since the command acts on the notebook with focus
+_RUN_ALL = """async () => {
+  const app = window.jupyterapp, widget = window.fmWidget;
+  app.shell.activateById(widget.id);
+  widget.content.activate();
+  await app.commands.execute('notebook:run-all-cells');
+}"""
+
 _CLOSE = """async () => {
-  const widget = window.jupyterapp.shell.currentWidget;
+  const widget = window.fmWidget;
   if (!widget || !widget.sessionContext) return;
   await widget.sessionContext.shutdown();
   widget.context.model.dirty = false;  // nothing is saved: the files are copies, and a dialog would block
@@ -164,7 +186,10 @@ def check_sliders(page, name: str, n_code: int, screenshot: Path, timeout_s: flo
     try:
         panel = page.locator(".jp-NotebookPanel:visible").first
         panel.wait_for(timeout=60_000)
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        for _ in range(3):  # a Run All that lands before the notebook has focus runs nothing: again
+            page.evaluate(_RUN_ALL)
+            if _started(page, panel, within_s=5):
+                break
         problem = _wait_until_all_ran(page, panel, n_code, timeout_s)
         if problem:
             problems.append(problem)
@@ -193,13 +218,16 @@ def _check_outputs_and_sliders(page, panel, change_timeout_s: float) -> list[str
         handle = sliders.nth(i).locator(".noUi-handle").first
         handle.scroll_into_view_if_needed()
         handle.focus()
-        page.keyboard.press("ArrowRight")
-        page.keyboard.press("ArrowRight")
         after = before
-        for _ in range(max(1, round(change_timeout_s / 0.25))):  # time for the kernel to answer
-            page.wait_for_timeout(250)
-            after = _state(sliders.nth(i))
-            if after[0] != before[0] and after[1] != before[1]:
+        for key in ("ArrowRight", "ArrowLeft"):  # a slider already at its right end only moves left
+            for _ in range(2):
+                page.keyboard.press(key)
+            for _ in range(max(1, round(change_timeout_s / 0.25))):  # time for the kernel to answer
+                page.wait_for_timeout(250)
+                after = _state(sliders.nth(i))
+                if after[0] != before[0] and after[1] != before[1]:
+                    break
+            if after[0] != before[0] or after[1] != before[1]:
                 break
         if after[0] == before[0]:
             problems.append(f"slider {i}: the readout did not change ({before[0]!r})")

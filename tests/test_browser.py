@@ -1,7 +1,8 @@
 """End to end: every notebook with a slider, run in a real JupyterLab in headless chromium.
 
 Each notebook is run up to its last cell that uses a slider (what comes after cannot change the
-slider, and nbval runs the whole notebook anyway), then every slider is moved with the keyboard.
+slider, and nbval runs the whole notebook anyway), without the code cells tagged `slider-skip`
+(figures and checks that no slider needs), then every slider is moved with the keyboard.
 Skipped (with a message saying how to enable it) when /usr/bin/chromium is missing, except in CI
 (CI=true), where a missing browser fails the test.
 """
@@ -36,12 +37,16 @@ def _uses_a_slider(source: str) -> bool:
     return any(call in source for call in SLIDER_CALLS) or "view." in source
 
 
+SKIP_TAG = "slider-skip"
+
+
 def cut_after_last_slider(path: Path) -> int:
     """Rewrite the notebook at `path` (a copy) to end with its last code cell that makes or moves a
-    slider; return how many code cells are left."""
+    slider, without the code cells tagged `slider-skip`; return how many code cells are left."""
     nb = nbformat.read(path, as_version=4)
     last = max(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _uses_a_slider(c.source))
-    nb.cells = nb.cells[:last + 1]
+    nb.cells = [c for c in nb.cells[:last + 1]
+                if c.cell_type != "code" or SKIP_TAG not in c.metadata.get("tags", [])]
     nbformat.write(nb, path)
     return sum(c.cell_type == "code" for c in nb.cells)
 
@@ -72,6 +77,10 @@ def test_the_slider_notebooks_are_found(tmp_path):
     cells = _code_cells(tmp_path / "05.ipynb")
     assert 0 < kept == len(cells) < len(_code_cells(NOTEBOOKS / "05_euler_sampling.ipynb"))
     assert "steps_slider(" in "".join(cells) and "view.slider.value" in cells[-1]
+    assert not any(c.startswith("fig, axes = plt.subplots(1, 6") for c in cells)  # tagged slider-skip
+    for name in SLIDER_NOTEBOOKS:  # a skipped cell never makes or moves a slider
+        nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+        assert not any(_uses_a_slider(c.source) for c in nb.cells if SKIP_TAG in c.metadata.get("tags", []))
 
 
 @pytest.mark.parametrize("name", SLIDER_NOTEBOOKS)
@@ -96,5 +105,5 @@ def test_a_broken_slider_is_caught(lab):
         "time_slider(frames, draw)")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "zz_broken.ipynb")
-    problems = check_sliders(page, "zz_broken.ipynb", 1, ARTIFACTS / "zz_broken.png", timeout_s=60, change_timeout_s=3)
+    problems = check_sliders(page, "zz_broken.ipynb", 1, ARTIFACTS / "zz_broken.png", timeout_s=60, change_timeout_s=1.5)
     assert any("did not change" in p for p in problems), problems
