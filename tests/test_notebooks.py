@@ -34,6 +34,17 @@ def test_anatomy(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_markdown_has_no_control_characters(name):
+    """A LaTeX command written in a non-raw Python string loses its backslash: "\\times" becomes a tab
+    and "imes". Tabs and other control characters in markdown are always such an accident."""
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            bad = re.search(r"[\x00-\x09\x0b-\x1f\x7f]", cell.source)
+            assert bad is None, f"cell {i}: control character {bad.group()!r} near {cell.source[max(0, bad.start() - 20):bad.start() + 10]!r}"
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_committed_executed_in_order_and_clean(name):
     text = (ROOT / "notebooks" / name).read_text()
     nb = json.loads(text)
