@@ -69,9 +69,14 @@ def check_is_black(is_black: Callable[[torch.Tensor], torch.Tensor]) -> bool | N
 
 
 def check_gaussian_on_board(fraction: float) -> bool | None:
-    """01.2: the fraction of pi_0 that lies on black cells, to within 0.01."""
+    """01.2: the fraction of pi_0 that lies on black cells, to within 0.005.
+
+    The exact value is erf(sqrt 2)^2 / 2 = 0.4661; an estimate from 1e5 samples has a standard
+    error of 0.0016, so 0.005 is about three of them, and a guess 0.01 off is refused.
+    """
     exact = math.erf(math.sqrt(2)) ** 2 / 2
-    return _verdict("01.2", abs(_as_float("fraction", fraction) - exact) < 0.01, "estimate it with many samples (1e5 or more)")
+    return _verdict("01.2", abs(_as_float("fraction", fraction) - exact) < 0.005,
+                    "estimate it with many samples (1e5 or more)")
 
 
 # ---- 02 interpolants ----------------------------------------------------------------------------
@@ -115,15 +120,21 @@ def check_field_at_zero(v_zero: Callable[[torch.Tensor], torch.Tensor]) -> bool 
 
 
 def check_floor_at(floor_at: Callable[[float], float]) -> bool | None:
-    """03.2: floor_at(t) = E||u_t - v*(x_t, t)||^2 at one time t, to within 3 %."""
+    """03.2: floor_at(t) = E||u_t - v*(x_t, t)||^2 at one time t, to within 3 %, at t = 0.3 and 0.8.
+
+    Two times that are not symmetric about 1/2, and whose floors differ (about 4.3 and 2.3), so an
+    answer that ignores t, or that swaps x_0 and x_1 (t and 1 - t), is refused.
+    """
     check_callable("floor_at", floor_at, "floor_at(t)")
-    ran, got = _run("03.2", lambda: _as_float("floor_at(t)", floor_at(0.5)))
+    ran, got = _run("03.2", lambda: [_as_float("floor_at(t)", floor_at(t)) for t in (0.3, 0.8)])
     if ran is None:
         return None
     g = torch.Generator().manual_seed(1)
     x_0, x_1 = sample_gaussian(100_000, generator=g).double(), sample_checkerboard(100_000, generator=g).double()
-    want = cfm_loss(marginal_velocity, x_0, x_1, 0.5).item()
-    return _verdict("03.2", abs(got - want) < 0.03 * want, f"expected about {want:.3f}, got {got:.3f}")
+    want = [cfm_loss(marginal_velocity, x_0, x_1, t).item() for t in (0.3, 0.8)]
+    ok = all(abs(a - b) < 0.03 * b for a, b in zip(got, want))
+    return _verdict("03.2", ok, f"expected about {want[0]:.3f} at t = 0.3 and {want[1]:.3f} at t = 0.8, "
+                                f"got {got[0]:.3f} and {got[1]:.3f}")
 
 
 # ---- 04 training --------------------------------------------------------------------------------

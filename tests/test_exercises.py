@@ -51,6 +51,12 @@ def test_unsolved_and_wrong_answers(capsys):
     assert ex.check_variance(lambda t: 1.0) is False
     assert ex.check_smallest_steps(4, {1: 0.2, 4: 0.9, 16: 0.991}) is False
     assert ex.check_radius(lambda t: 2.0) is False
+    # 01.2: a guess 0.01 off; 03.2: a floor that ignores t, and one on the swapped path (t <-> 1 - t)
+    s1, s3 = _load("solutions_01"), _load("solutions_03")
+    assert ex.check_gaussian_on_board(s1.gaussian_on_board() + 0.01) is False
+    assert ex.check_gaussian_on_board(0.5) is False
+    assert ex.check_floor_at(lambda t: s3.floor_at(0.5, n=50_000)) is False
+    assert ex.check_floor_at(lambda t: s3.floor_at(1 - t, n=50_000)) is False
     # 09: a finite difference that forgets one coordinate; a score that swaps t and 1 - t
     s9 = _load("solutions_09")
     assert ex.check_divergence_fd(lambda v, x, t: 2 * s9.my_divergence(lambda y, s: v(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t)) is False
