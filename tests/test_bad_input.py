@@ -439,7 +439,7 @@ EVERY = {
     "check_late_times": (lambda: fm.exercises.check_late_times(None), TypeError, "sample"),
     "check_euler": (lambda: fm.exercises.check_euler(fm.euler(fm.marginal_velocity, GOOD, 2)), TypeError, "my_euler"),
     "check_smallest_steps": (lambda: fm.exercises.check_smallest_steps(4, [0.2, 0.9]), TypeError, "fractions"),
-    "check_total_mass": (lambda: fm.exercises.check_total_mass(1.0), TypeError, "total_mass"),
+    "check_mass_in_square": (lambda: fm.exercises.check_mass_in_square(1.0), TypeError, "mass_in_square"),
     "check_radius": (lambda: fm.exercises.check_radius(2.0), TypeError, "radius_at"),
     "check_divergence_fd": (lambda: fm.exercises.check_divergence_fd(None), TypeError, "my_divergence"),
     "check_linear_score": (lambda: fm.exercises.check_linear_score(0.5), TypeError, "score_at"),

@@ -32,7 +32,7 @@ def test_solutions_pass_their_checks(capsys):
     assert ex.check_euler(s5.my_euler) is True
     fractions = {1: 0.2, 4: 0.9, 16: 0.991, 64: 0.999}
     assert ex.check_smallest_steps(s5.smallest_steps(fractions), fractions) is True
-    assert ex.check_total_mass(s6.total_mass) is True
+    assert ex.check_mass_in_square(s6.mass_in_square) is True
     assert ex.check_radius(s6.radius_at) is True
     s9 = _load("solutions_09")
     assert ex.check_divergence_fd(s9.my_divergence) is True
@@ -57,6 +57,10 @@ def test_unsolved_and_wrong_answers(capsys):
     assert ex.check_gaussian_on_board(0.5) is False
     assert ex.check_floor_at(lambda t: s3.floor_at(0.5, n=50_000)) is False
     assert ex.check_floor_at(lambda t: s3.floor_at(1 - t, n=50_000)) is False
+    # 06.1: the old exercise's answer (the mass of the whole plane, 1) and a coarse, shifted grid
+    s6 = _load("solutions_06")
+    assert ex.check_mass_in_square(lambda t: 1.0) is False
+    assert ex.check_mass_in_square(lambda t: s6.mass_in_square(t, n=40) + 0.002) is False
     # 09: a finite difference that forgets one coordinate; a score that swaps t and 1 - t
     s9 = _load("solutions_09")
     assert ex.check_divergence_fd(lambda v, x, t: 2 * s9.my_divergence(lambda y, s: v(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t)) is False

@@ -5,10 +5,10 @@ import torch
 import fmhelpers as fm
 
 
-def total_mass(t, n=401, lim=5.0):
-    """06.1: midpoint rule for the exact density of pi_t on [-lim, lim]^2."""
-    h = 2 * lim / n
-    g = -lim + h * (torch.arange(n, dtype=torch.float64) + 0.5)
+def mass_in_square(t, n=400):
+    """06.1: midpoint rule for the exact density of pi_t on [-2, 2]^2 (cells of side 4 / n)."""
+    h = 4.0 / n
+    g = -2.0 + h * (torch.arange(n, dtype=torch.float64) + 0.5)
     xx, yy = torch.meshgrid(g, g, indexing="xy")
     pts = torch.stack([xx.reshape(-1), yy.reshape(-1)], 1)
     return (fm.marginal_density(pts, t).sum() * h * h).item()
