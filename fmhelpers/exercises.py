@@ -178,12 +178,16 @@ def check_euler(my_euler: Callable[..., torch.Tensor]) -> bool | None:
 
 
 def check_smallest_steps(n_steps: int, fractions: dict[int, float]) -> bool | None:
-    """05.2: the smallest T in `fractions` ({T: in-support fraction}) that reaches 0.99."""
+    """05.2: the smallest T in `fractions` ({T: in-support fraction}) that reaches 0.995.
+
+    (0.99 sat exactly on the notebook's value at T = 16, 2970 of 3000 samples: one sample would
+    have flipped the answer; at 0.995 the nearest values are 15 and 26 samples away.)
+    """
     n_steps = check_count("n_steps", n_steps, minimum=1)
     if not isinstance(fractions, dict) or not fractions:
         raise TypeError(f"fractions must be the dict {{T: fraction}} computed in the notebook, got {type(fractions).__name__}")
-    want = min((T for T, f in fractions.items() if f >= 0.99), default=None)
-    return _verdict("05.2", n_steps == want, "look for the first T whose fraction is at least 0.99")
+    want = min((T for T, f in fractions.items() if f >= 0.995), default=None)
+    return _verdict("05.2", n_steps == want, "look for the first T whose fraction is at least 0.995")
 
 
 # ---- 06 intermediate distributions --------------------------------------------------------------

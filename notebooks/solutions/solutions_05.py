@@ -14,5 +14,5 @@ def my_euler(velocity, x_0, n_steps):
 
 
 def smallest_steps(fractions):
-    """05.2: the first T (in increasing order) whose in-support fraction reaches 0.99."""
-    return min(T for T, f in fractions.items() if f >= 0.99)
+    """05.2: the first T (in increasing order) whose in-support fraction reaches 0.995."""
+    return min(T for T, f in fractions.items() if f >= 0.995)
