@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
 import torch
 
 import fmhelpers as fm
@@ -76,3 +77,92 @@ def test_unsolved_and_wrong_answers(capsys):
 
     assert ex.check_schedule(Broken) is False
     assert "not yet" in capsys.readouterr().out
+
+
+def _linear_quadratic_beta():
+    class HalfRight(fm.Interpolant):  # beta is the exercise's, alpha stays linear: valid, but not the schedule asked
+        def alpha(self, t):
+            return 1 - t
+
+        def beta(self, t):
+            return 1 - (1 - t) ** 2
+
+        def d_alpha(self, t):
+            return -torch.ones_like(t)
+
+        def d_beta(self, t):
+            return 2 * (1 - t)
+
+    return HalfRight
+
+
+def _euler_late_times(velocity, x, n_steps):
+    """Forward Euler that evaluates the field at t_{k+1} instead of t_k."""
+    for k in range(n_steps):
+        x = x + velocity(x, torch.full((len(x), 1), (k + 1) / n_steps)) / n_steps
+    return x
+
+
+def _forward_difference(velocity, x, t, h=0.1):
+    """A one-sided difference with a large step: first order, off by about h."""
+    t = torch.full((len(x), 1), float(t), dtype=x.dtype)
+    return sum((velocity(x + h * e, t)[:, i] - velocity(x, t)[:, i]) / h
+               for i, e in enumerate(torch.eye(2, dtype=x.dtype)))
+
+
+def _in_board(x):
+    return ((x >= -2) & (x <= 2)).all(dim=1)
+
+
+# at least two plausible wrong answers per check, each of which must be told "not yet"
+WRONG = {
+    "check_is_black": [lambda x: (torch.floor(x + 2).long().sum(1) % 2 == 1),        # forgot the square
+                       lambda x: _in_board(x) & (torch.floor(x + 2).long().sum(1) % 2 == 0)],  # white cells
+    "check_gaussian_on_board": [0.4661 + 0.01, 0.5],
+    "check_schedule": [_linear_quadratic_beta(), "broken alpha"],
+    "check_variance": [lambda t: (1 - t) ** 2 + t**2 * 4, lambda t: (1 - t) + t * 4 / 3],
+    "check_field_at_zero": [lambda x: x, lambda x: torch.zeros_like(x)],
+    "check_floor_at": ["ignores t", "swapped path"],
+    "check_loss": [lambda m, a, b, t: (m((1 - t) * a + t * b, t) - (b - a)).pow(2).mean(),      # mean over coordinates
+                   lambda m, a, b, t: (m((1 - t) * a + t * b, t) - (a - b)).pow(2).sum(1).mean()],  # target reversed
+    "check_late_times": [lambda n, g: torch.rand(n, 1, generator=g), lambda n, g: torch.rand(n, 1, generator=g) ** 2],
+    "check_euler": [lambda v, x, n: x, _euler_late_times],
+    "check_smallest_steps": [(16, {8: 0.9543, 16: 0.9900, 32: 0.9987}), (8, {8: 0.9543, 16: 0.9900, 32: 0.9987})],
+    "check_mass_in_square": [lambda t: 1.0, "coarse grid"],
+    "check_radius": [lambda t: 2.0, lambda t: 2 * (1 - t) + t * 8 / 3],
+    "check_divergence_fd": [_forward_difference, "one coordinate"],
+    "check_linear_score": ["swapped t", lambda x, t: -x],
+}
+
+
+def _materialise(name, answer):
+    s3, s6, s9 = _load("solutions_03"), _load("solutions_06"), _load("solutions_09")
+
+    class BrokenAlpha(fm.LinearInterpolant):
+        def alpha(self, t):
+            return 1 - t / 2
+
+    named = {
+        "broken alpha": BrokenAlpha,
+        "ignores t": lambda t: s3.floor_at(0.5, n=50_000),
+        "swapped path": lambda t: s3.floor_at(1 - t, n=50_000),
+        "coarse grid": lambda t: s6.mass_in_square(t, n=40) + 0.002,
+        "one coordinate": lambda v, x, t: 2 * s9.my_divergence(
+            lambda y, s: v(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t),
+        "swapped t": lambda x, t: ((1 - t) * fm.marginal_velocity(x, t) - x) / t,
+    }
+    return named.get(answer, answer) if isinstance(answer, str) else answer
+
+
+def test_every_check_has_two_wrong_answers():
+    checks = {n for n, f in vars(ex).items() if n.startswith("check_") and getattr(f, "__module__", "") == ex.__name__}
+    assert checks == set(WRONG)
+    assert all(len(answers) >= 2 for answers in WRONG.values())
+
+
+@pytest.mark.parametrize("name, index", [(n, i) for n, answers in WRONG.items() for i in range(len(answers))])
+def test_a_wrong_answer_is_told_not_yet(name, index, capsys):
+    answer = _materialise(name, WRONG[name][index])
+    check = getattr(ex, name)
+    result = check(*answer) if isinstance(answer, tuple) else check(answer)
+    assert result is False and "not yet" in capsys.readouterr().out
