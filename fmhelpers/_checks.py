@@ -51,13 +51,27 @@ def check_positive(name: str, value: Any) -> float:
     return value
 
 
+def check_flag(name: str, value: Any) -> bool:
+    """Return `value` if it is True or False, else raise."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return value
+
+
+def _non_finite(x: torch.Tensor) -> str | None:
+    """None if every value of `x` is finite, else how many NaN and infinite values it holds."""
+    if bool(torch.isfinite(x).all()):
+        return None
+    n_nan, n_inf = int(torch.isnan(x).sum()), int(torch.isinf(x).sum())
+    parts = [f"{n_nan} NaN" if n_nan else "", f"{n_inf} infinite value{'s' * (n_inf > 1)}" if n_inf else ""]
+    return " and ".join(p for p in parts if p)
+
+
 def check_finite(name: str, x: torch.Tensor) -> torch.Tensor:
     """Raise if the tensor `x` holds NaN or an infinite value, saying which and how many."""
-    bad = ~torch.isfinite(x)
-    if bool(bad.any()):
-        n_nan, n_inf = int(torch.isnan(x).sum()), int(torch.isinf(x).sum())
-        parts = [f"{n_nan} NaN" if n_nan else "", f"{n_inf} infinite value{'s' * (n_inf > 1)}" if n_inf else ""]
-        raise ValueError(f"{name} contains {' and '.join(p for p in parts if p)}: every value must be finite")
+    bad = _non_finite(x)
+    if bad:
+        raise ValueError(f"{name} contains {bad}: every value must be finite")
     return x
 
 
@@ -196,11 +210,9 @@ def check_field_output(name: str, v: Any, x: torch.Tensor, where: str = "") -> t
     if v.shape != x.shape:
         raise ValueError(f"{name} must return shape {tuple(x.shape)} (one velocity per point), "
                          f"got {tuple(v.shape)}{where}")
-    if not bool(torch.isfinite(v).all()):
-        n_nan, n_inf = int(torch.isnan(v).sum()), int(torch.isinf(v).sum())
-        kind = " and ".join(part for part in (f"{n_nan} NaN" if n_nan else "",
-                                              f"{n_inf} infinite value{'s' * (n_inf > 1)}" if n_inf else "") if part)
-        raise ValueError(f"{name} returned {kind}{where}")
+    bad = _non_finite(v)
+    if bad:
+        raise ValueError(f"{name} returned {bad}{where}")
     return v
 
 

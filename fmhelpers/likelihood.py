@@ -30,6 +30,7 @@ from ._checks import (
     as_field,
     check_count,
     check_field_output,
+    check_flag,
     check_generator,
     check_number,
     check_points,
@@ -125,8 +126,7 @@ def log_likelihood(
     n_steps = check_count("n_steps", n_steps, minimum=1)
     if solver not in _TABLEAUX:
         raise ValueError(f"solver must be one of {tuple(_TABLEAUX)}, got {solver!r}")
-    if not isinstance(return_start, bool):
-        raise TypeError(f"return_start must be True or False, got {type(return_start).__name__}")
+    check_flag("return_start", return_start)
     ones = torch.ones(len(x), 1, dtype=x.dtype, device=x.device)
 
     def augmented(y: torch.Tensor, s: float, where: str) -> torch.Tensor:
@@ -213,8 +213,7 @@ def sample_sde(
         raise ValueError(f"noise must be >= 0, got {g}")
     generator = check_generator("generator", generator)
     interpolant = check_interpolant(interpolant)
-    if not isinstance(return_trajectory, bool):
-        raise TypeError(f"return_trajectory must be True or False, got {type(return_trajectory).__name__}")
+    check_flag("return_trajectory", return_trajectory)
     h = 1.0 / n_steps
     x = x_0
     path = [x_0.clone()] if return_trajectory else None

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ._checks import check_number, check_points, check_time
+from ._checks import check_flag, check_number, check_points, check_time
 from .distributions import BOARD, Board, check_board
 from .interpolants import Interpolant, LinearInterpolant, check_interpolant
 
@@ -153,8 +153,7 @@ def marginal_density(
     Returns:
         shape (n,), dtype of x.
     """
-    if not isinstance(log, bool):
-        raise TypeError(f"log must be True or False, got {type(log).__name__}")
+    check_flag("log", log)
     t, interpolant = _prepare(x, t, interpolant, t_eps, board)
     log_density = _posterior(x, t, interpolant, board)[0]
     return (log_density if log else log_density.exp()).to(x.dtype)

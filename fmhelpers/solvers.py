@@ -19,7 +19,7 @@ from typing import Callable
 
 import torch
 
-from ._checks import as_field, check_count, check_field_output, check_points
+from ._checks import as_field, check_count, check_field_output, check_flag, check_points
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -35,8 +35,7 @@ _TABLEAUX = {
 def _integrate(method: str, velocity: Velocity, x_0: torch.Tensor, n_steps: int, return_trajectory: bool) -> torch.Tensor:
     field = as_field(velocity)
     check_points("x_0", x_0)
-    if not isinstance(return_trajectory, bool):
-        raise TypeError(f"return_trajectory must be True or False, got {type(return_trajectory).__name__}")
+    check_flag("return_trajectory", return_trajectory)
     n_steps = check_count("n_steps", n_steps, minimum=1)
     ones = torch.ones(len(x_0), 1, dtype=x_0.dtype, device=x_0.device)
 
