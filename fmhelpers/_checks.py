@@ -51,6 +51,13 @@ def check_positive(name: str, value: Any) -> float:
     return value
 
 
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """Return `value` if it is one of the strings `choices`, else raise, listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
 def check_flag(name: str, value: Any) -> bool:
     """Return `value` if it is True or False, else raise."""
     if not isinstance(value, bool):

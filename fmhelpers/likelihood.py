@@ -28,6 +28,7 @@ import torch
 
 from ._checks import (
     as_field,
+    check_choice,
     check_count,
     check_field_output,
     check_flag,
@@ -124,8 +125,7 @@ def log_likelihood(
     if not 0 < t <= 1:
         raise ValueError(f"t must lie in (0, 1] (at t = 0 the density is pi_0's own), got {t}")
     n_steps = check_count("n_steps", n_steps, minimum=1)
-    if solver not in _TABLEAUX:
-        raise ValueError(f"solver must be one of {tuple(_TABLEAUX)}, got {solver!r}")
+    check_choice("solver", solver, tuple(_TABLEAUX))
     check_flag("return_start", return_start)
     ones = torch.ones(len(x), 1, dtype=x.dtype, device=x.device)
 

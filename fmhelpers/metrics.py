@@ -6,11 +6,11 @@ from typing import Any
 
 import torch
 
-from ._checks import check_count, check_generator, check_points
+from ._checks import check_choice, check_count, check_generator, check_points
 from .distributions import BOARD, Board, check_board, in_checkerboard, sample_checkerboard, sample_gaussian
 from .interpolants import Interpolant, check_interpolant
 from .marginal import marginal_velocity
-from .targets import TARGETS, _loss, check_choice, sample_time
+from .targets import TARGETS, _loss, sample_time
 
 
 def in_support_fraction(x: torch.Tensor, *, board: Board = BOARD) -> float:

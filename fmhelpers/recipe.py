@@ -11,10 +11,10 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ._checks import check_count, check_number, check_positive, check_seed
+from ._checks import check_choice, check_count, check_number, check_positive, check_seed
 from .distributions import BOARD, Board, check_board
 from .interpolants import INTERPOLANTS, Interpolant
-from .targets import TARGETS, TIME_SAMPLINGS, check_choice
+from .targets import TARGETS, TIME_SAMPLINGS
 
 LR_SCHEDULES = ("constant", "cosine")
 

@@ -18,17 +18,11 @@ from typing import Any, Callable
 
 import torch
 
-from ._checks import as_field, check_count, check_field_output, check_generator, check_positive
+from ._checks import as_field, check_choice, check_count, check_field_output, check_generator, check_positive
 from .interpolants import Interpolant, check_interpolant
 
 TIME_SAMPLINGS = ("uniform", "late", "later", "mixed")
 TARGETS = ("conditional", "minibatch")
-
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
 
 
 def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Generator | None = None) -> torch.Tensor:
