@@ -19,7 +19,13 @@ from .distributions import (
     sample_gaussian,
 )
 from .interpolants import INTERPOLANTS, Coefficients, Interpolant, LinearInterpolant, TrigInterpolant
-from .marginal import marginal_density, marginal_posterior_mean, marginal_velocity
+from .marginal import (
+    continuity_terms,
+    marginal_cell_weights,
+    marginal_density,
+    marginal_posterior_mean,
+    marginal_velocity,
+)
 from .models import VelocityMLP
 from .targets import TARGETS, TIME_SAMPLINGS, cfm_loss, minibatch_target, sample_time
 from .recipe import DEFAULT_RECIPE, Recipe
@@ -39,6 +45,7 @@ from .plotting import (
     STYLE,
     draw_board,
     plot_density,
+    plot_histogram,
     plot_loss,
     plot_quiver,
     plot_samples,

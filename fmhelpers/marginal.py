@@ -157,3 +157,69 @@ def marginal_density(
     t, interpolant = _prepare(x, t, interpolant, t_eps, board)
     log_density = _posterior(x, t, interpolant, board)[0]
     return (log_density if log else log_density.exp()).to(x.dtype)
+
+
+def marginal_cell_weights(
+    x: torch.Tensor,
+    t: Any,
+    *,
+    interpolant: Interpolant | None = None,
+    board: Board = BOARD,
+    t_eps: float = T_EPS,
+) -> torch.Tensor:
+    """P(X_1 in cell k | X_t = x) for every black cell k of the board, shape (n, n_black), float64.
+
+    The posterior of X_1 given X_t = x is proportional to pi_1(x_1) N(x; beta_t x_1, alpha_t^2 I);
+    its mass on cell k is the Gaussian mass of that cell (the weights v* averages over, cell by
+    cell, in `board.black_cells()` order). Each row sums to 1; at t = 0 the weights are uniform.
+    """
+    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
+    x64 = x.to(torch.float64)
+    alpha_t, beta_t = interpolant.alpha(t), interpolant.beta(t)
+    corners = board.black_cells().to(x.device)
+    at_start = beta_t <= 1e-9
+    safe_beta = torch.where(at_start, torch.ones_like(beta_t), beta_t)
+    mu = (x64 / safe_beta)[:, None, :]
+    s = (alpha_t / safe_beta)[:, None, :]
+    log_w = log_normal_mass((corners[None] - mu) / s, (corners[None] + board.side - mu) / s).sum(dim=2)
+    weights = torch.softmax(log_w, dim=1)
+    return torch.where(at_start, torch.full_like(weights, 1.0 / len(corners)), weights)
+
+
+def continuity_terms(
+    x: torch.Tensor,
+    t: float,
+    *,
+    interpolant: Interpolant | None = None,
+    board: Board = BOARD,
+    h: float = 1e-4,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two terms of the continuity equation d/dt p_t + div(p_t v*) = 0 at points x, time t.
+
+    Both are central finite differences in float64 of `marginal_density` and `marginal_velocity`
+    (step h in t and in each coordinate), so their sum is the equation's residual, of order h^2
+    plus rounding.
+
+    Returns:
+        (dp_dt, div_pv), each of shape (n,), float64.
+    """
+    check_points("x", x)
+    t = check_number("t", t)
+    h = check_number("h", h)
+    if not 0 < h < 0.01:
+        raise ValueError(f"h must lie in (0, 0.01), got {h}")
+    if not h <= t <= 1 - T_EPS - h:
+        raise ValueError(f"t must lie in [h, 1 - {T_EPS} - h] (central differences in time), got {t}")
+    x64 = x.detach().to(torch.float64)
+    kw = {"interpolant": interpolant, "board": board}
+
+    def flux(y: torch.Tensor) -> torch.Tensor:
+        return marginal_density(y, t, **kw)[:, None] * marginal_velocity(y, t, **kw)
+
+    dp_dt = (marginal_density(x64, t + h, **kw) - marginal_density(x64, t - h, **kw)) / (2 * h)
+    div_pv = torch.zeros(len(x64), dtype=torch.float64, device=x64.device)
+    for i in range(2):
+        e = torch.zeros(2, dtype=torch.float64, device=x64.device)
+        e[i] = h
+        div_pv = div_pv + (flux(x64 + e)[:, i] - flux(x64 - e)[:, i]) / (2 * h)
+    return dp_dt, div_pv

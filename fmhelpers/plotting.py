@@ -1,6 +1,9 @@
 """Pure plotting functions: each draws on `ax` (a new figure when None) and returns the axes.
 
-One style everywhere: source pi_0 in purple, target / samples in red, equal aspect, fixed limits.
+One colour per concept in every notebook, all in `STYLE`: source pi_0 purple, target pi_1 and
+generated samples red, conditional velocities u_t orange, the exact marginal field v* green, the
+learned field v_theta blue. Densities are drawn dark where they are high (the black cells look
+black), with a colour bar. Equal aspect and fixed limits everywhere.
 """
 
 from __future__ import annotations
@@ -18,14 +21,24 @@ from ._checks import (
     check_count,
     check_field_output,
     check_finite,
+    check_flag,
     check_number,
     check_points,
     check_positive,
 )
 from .distributions import BOARD, Board, check_board
 
-STYLE = {"source": "#6a3d9a", "target": "#d62728", "field": "#1f77b4", "exact": "#2ca02c",
-         "point_size": 2.0, "alpha": 0.5, "lim": 3.0}
+STYLE = {
+    "source": "#6a3d9a",       # pi_0 and the starting points x_0
+    "target": "#d62728",       # pi_1 and generated samples
+    "conditional": "#ff7f0e",  # conditional velocities u_t
+    "exact": "#2ca02c",        # the exact marginal field v* and what it produces
+    "learned": "#1f77b4",      # the learned field v_theta and what it produces
+    "density_cmap": "Greys",   # densities: high is dark
+    "point_size": 2.0,
+    "alpha": 0.5,
+    "lim": 3.0,
+}
 
 
 def _axes(ax: Any, figsize: tuple[float, float] = (4, 4)) -> plt.Axes:
@@ -132,23 +145,48 @@ def plot_quiver(
     color: str | None = None,
     lim: float | None = None,
     length: float | None = None,
+    speed: float | None = None,
+    key: bool = True,
     title: str | None = None,
     **quiver_kwargs,
 ) -> plt.Axes:
-    """Arrows `vectors` (n, 2) drawn at `points` (n, 2); the longest is `length` long (default: 1.8 grid cells)."""
+    """Arrows `vectors` (n, 2) drawn at `points` (n, 2), on a scale that stays readable.
+
+    An arrow of speed `speed` is `length` long (default 1.8 grid cells); slower arrows are shorter
+    in proportion, faster ones are capped at `length` and drawn pale, so a few huge velocities
+    (v* near t = 1 at the board's corners) do not shrink the rest to dots. Default `speed`: the
+    upper quartile of the arrows' speeds. Pass the same `speed` to two calls to compare two sets
+    of arrows on one scale. key: say under the axes which speed the longest arrow stands for.
+    """
     check_points("points", points)
     check_points("vectors", vectors)
     if len(points) != len(vectors):
         raise ValueError(f"points and vectors must have the same length, got {len(points)} and {len(vectors)}")
     if length is not None:
         length = check_positive("length", length)
+    if speed is not None:
+        speed = check_positive("speed", speed)
+    check_flag("key", key)
     lim, title = _lim(lim), _title(title)
     ax = _axes(ax)
-    p, v = points.detach().cpu().numpy(), vectors.detach().cpu().numpy()
-    longest = max(float(np.hypot(v[:, 0], v[:, 1]).max()), 1e-9) if len(v) else 1.0
+    p, v = points.detach().cpu().double().numpy(), vectors.detach().cpu().double().numpy()
+    norm = np.hypot(v[:, 0], v[:, 1])
+    if speed is None:
+        speed = max(float(np.quantile(norm, 0.75)), 1e-9) if len(v) else 1.0
     length = length or 2 * lim / 17 * 1.8
-    ax.quiver(p[:, 0], p[:, 1], v[:, 0], v[:, 1], color=color or STYLE["field"], angles="xy",
-              scale_units="xy", scale=longest / length, **quiver_kwargs)
+    capped = norm > speed
+    v = np.where(capped[:, None], v * (speed / np.maximum(norm, 1e-300))[:, None], v)
+    color = color or STYLE["learned"]
+    scale = speed / length
+    quiver_kwargs.setdefault("width", 0.005)
+    ax.quiver(p[~capped, 0], p[~capped, 1], v[~capped, 0], v[~capped, 1], color=color, angles="xy",
+                       scale_units="xy", scale=scale, **quiver_kwargs)
+    if capped.any():
+        ax.quiver(p[capped, 0], p[capped, 1], v[capped, 0], v[capped, 1], color=color, alpha=0.35, angles="xy",
+                  scale_units="xy", scale=scale, **quiver_kwargs)
+    if key:
+        ax.set_xlabel(f"longest arrow: |v| = {speed:.3g}" + ("; pale: faster, capped" if capped.any() else ""),
+                      fontsize=8, color=color)
     _square(ax, lim)
     if title:
         ax.set_title(title)
@@ -163,13 +201,18 @@ def plot_velocity_field(
     n_grid: int = 17,
     lim: float | None = None,
     color: str | None = None,
+    speed: float | None = None,
+    key: bool = True,
     title: str | None = None,
 ) -> plt.Axes:
-    """Quiver plot of velocity(x, t) on an n_grid x n_grid grid of points (a module on its own device)."""
+    """Quiver plot of velocity(x, t) on an n_grid x n_grid grid of points (a module on its own device).
+
+    speed, key: as in `plot_quiver` (arrows faster than `speed` are capped and drawn pale).
+    """
     ax = _axes(ax)
     lim = _lim(lim)
     pts, v = velocity_grid(velocity, t, n_grid=n_grid, lim=lim)
-    return plot_quiver(pts, v, ax, color=color, lim=lim, length=2 * lim / n_grid * 1.8,
+    return plot_quiver(pts, v, ax, color=color, lim=lim, length=2 * lim / n_grid * 1.8, speed=speed, key=key,
                        title=title or f"velocity at t = {float(t):.2f}")
 
 
@@ -180,8 +223,14 @@ def plot_trajectories(
     n_show: int = 50,
     lim: float | None = None,
     title: str | None = None,
+    board: bool | Board = True,
+    legend: bool = True,
 ) -> plt.Axes:
-    """Paths of single samples: trajectory of shape (n_steps + 1, n, 2); start purple, end red."""
+    """Paths of single samples: trajectory of shape (n_steps + 1, n, 2); start purple, end red.
+
+    board: shade the course's board behind the paths (False: none; or the `fm.Board` to shade).
+    legend: say which dot is the start and which the end.
+    """
     if not isinstance(trajectory, torch.Tensor):
         raise TypeError(f"trajectory must be a torch.Tensor of shape (n_steps + 1, n, 2) "
                         f"(what fm.euler(..., return_trajectory=True) returns), got {type(trajectory).__name__}")
@@ -189,12 +238,17 @@ def plot_trajectories(
         raise ValueError(f"trajectory must have shape (n_steps + 1, n, 2), got {tuple(trajectory.shape)}")
     check_finite("trajectory", trajectory)
     n_show = check_count("n_show", n_show)
-    lim, title = _lim(lim), _title(title)
+    check_flag("legend", legend)
+    board, lim, title = _board(board), _lim(lim), _title(title)
     ax = _axes(ax)
+    if board is not None:
+        draw_board(ax, board=board)
     path = trajectory[:, :n_show].detach().cpu().numpy()
-    ax.plot(path[:, :, 0], path[:, :, 1], color="0.5", lw=0.6, alpha=0.7)
-    ax.scatter(path[0, :, 0], path[0, :, 1], s=8, color=STYLE["source"], zorder=3)
-    ax.scatter(path[-1, :, 0], path[-1, :, 1], s=8, color=STYLE["target"], zorder=3)
+    ax.plot(path[:, :, 0], path[:, :, 1], color="0.45", lw=0.6, alpha=0.7)
+    ax.scatter(path[0, :, 0], path[0, :, 1], s=8, color=STYLE["source"], zorder=3, label="start")
+    ax.scatter(path[-1, :, 0], path[-1, :, 1], s=8, color=STYLE["target"], zorder=3, label="end")
+    if legend:
+        ax.legend(loc="upper right", fontsize=7, markerscale=1.2, framealpha=0.8, handletextpad=0.2)
     _square(ax, lim)
     if title:
         ax.set_title(title)
@@ -234,13 +288,20 @@ def plot_density(
     n_grid: int = 120,
     lim: float | None = None,
     title: str | None = None,
+    vmax: float | None = None,
+    colorbar: bool = True,
 ) -> plt.Axes:
     """Heat map of density(x) for x on an n_grid x n_grid grid; density maps (m, 2) -> (m,).
 
+    High density is dark (the board's black cells look black), from 0 to `vmax` (default: the
+    largest value); pass the same vmax to compare two pictures. colorbar: add a colour bar.
     A density that returns the wrong shape, a negative value or a non-finite one is reported.
     """
     check_callable("density", density, "density(x)")
     n_grid = check_count("n_grid", n_grid, minimum=1)
+    if vmax is not None:
+        vmax = check_positive("vmax", vmax)
+    check_flag("colorbar", colorbar)
     lim, title = _lim(lim), _title(title)
     ax = _axes(ax)
     g = torch.linspace(-lim, lim, n_grid, dtype=torch.float64)
@@ -254,9 +315,48 @@ def plot_density(
     check_finite("the density's values", values)
     if bool((values < 0).any()):
         raise ValueError("density returned negative values (a density is >= 0; pass the density, not its log)")
-    values = values.reshape(n_grid, n_grid)
-    ax.imshow(values.cpu().numpy(), origin="lower", extent=(-lim, lim, -lim, lim), cmap="magma")
+    values = values.reshape(n_grid, n_grid).cpu().numpy()
+    _heat(ax, values, lim, vmax, colorbar)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _heat(ax: plt.Axes, values: np.ndarray, lim: float, vmax: float | None, colorbar: bool) -> None:
+    image = ax.imshow(values, origin="lower", extent=(-lim, lim, -lim, lim), cmap=STYLE["density_cmap"],
+                      vmin=0, vmax=vmax if vmax is not None else max(float(values.max()), 1e-12),
+                      interpolation="nearest")
     _square(ax, lim)
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+
+
+def plot_histogram(
+    x: torch.Tensor,
+    ax: plt.Axes | None = None,
+    *,
+    bins: int = 60,
+    lim: float | None = None,
+    title: str | None = None,
+    vmax: float | None = None,
+    colorbar: bool = True,
+) -> plt.Axes:
+    """Samples x (n, 2) drawn as a density: a 2-D histogram on [-lim, lim]^2, normalised so that it
+    integrates to the fraction of samples inside the square, with `plot_density`'s colours.
+
+    Pass the same vmax as to `plot_density` to compare samples with an exact density.
+    """
+    check_points("x", x)
+    bins = check_count("bins", bins, minimum=1)
+    if vmax is not None:
+        vmax = check_positive("vmax", vmax)
+    check_flag("colorbar", colorbar)
+    lim, title = _lim(lim), _title(title)
+    ax = _axes(ax)
+    pts = x.detach().cpu().double().numpy()
+    counts, _, _ = np.histogram2d(pts[:, 0], pts[:, 1], bins=bins, range=[[-lim, lim], [-lim, lim]])
+    cell_area = (2 * lim / bins) ** 2
+    _heat(ax, (counts / (len(pts) * cell_area)).T, lim, vmax, colorbar)
     if title:
         ax.set_title(title)
     return ax
@@ -280,10 +380,10 @@ def plot_loss(
     if floor is not None:
         floor = check_number("floor", floor)
     ax = _axes(ax, figsize=(6, 3.5))
-    ax.plot(y, color=STYLE["field"], alpha=0.25, lw=0.8, label="loss per iteration")
+    ax.plot(y, color=STYLE["learned"], alpha=0.25, lw=0.8, label="loss per iteration")
     if len(y) >= window:
         smooth = np.convolve(y, np.ones(window) / window, mode="valid")
-        ax.plot(np.arange(window - 1, len(y)), smooth, color=STYLE["field"], label=f"moving average ({window})")
+        ax.plot(np.arange(window - 1, len(y)), smooth, color=STYLE["learned"], label=f"moving average ({window})")
     if floor is not None:
         ax.axhline(floor, color=STYLE["target"], ls="--", label=f"loss floor {floor:.3f}")
     ax.set_xlabel("iteration")

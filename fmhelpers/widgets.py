@@ -1,7 +1,7 @@
 """Sliders that move through results computed beforehand.
 
 A `SliderView` holds a list of values (times t, step counts T, ...), a pure `draw(ax, value)`
-function and an optional `readout(value)` text. Moving the slider redraws one small figure into
+function and an optional `readout(value)` text. Moving the slider redraws one figure (420 px a panel by default) into
 a PNG shown by an `ipywidgets.Image`; each picture is kept once drawn, so going back is instant.
 Everything works without a browser: set `view.slider.value` and read `view.image.value`.
 """
@@ -40,7 +40,7 @@ class SliderView:
         description: str = "value",
         ncols: int = 1,
         figsize: tuple[float, float] | None = None,
-        dpi: int = 80,
+        dpi: int = 100,
         value: Any = None,
     ) -> None:
         if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
@@ -58,7 +58,7 @@ class SliderView:
         self.values = values
         self._draw = draw
         self._readout = readout or (lambda v: f"{description} = {v}")
-        figsize = figsize or (3.6 * ncols, 3.6)
+        figsize = figsize or (4.2 * ncols, 4.2)
         self._figure = Figure(figsize=figsize, dpi=dpi)
         axes = self._figure.subplots(1, ncols)
         self._axes = list(axes) if ncols > 1 else [axes]

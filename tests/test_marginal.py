@@ -131,3 +131,40 @@ def test_stable_far_from_the_board():
 def test_bad_input_names_the_argument(kwargs, error, word):
     with pytest.raises(error, match=rf"\b{word}\b"):
         fm.marginal_velocity(**kwargs)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+@pytest.mark.parametrize("t", [0.2, 0.5, 0.85])
+def test_continuity_equation_holds_for_the_exact_pair(path, t):
+    """d/dt p_t + div(p_t v*) = 0: the residual is tiny next to d/dt p_t; a wrong field is caught."""
+    g = torch.linspace(-2.5, 2.5, 21, dtype=torch.float64)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    x = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+    dp_dt, div_pv = fm.continuity_terms(x, t, interpolant=path)
+    assert dp_dt.dtype == torch.float64 and dp_dt.shape == (len(x),)
+    scale = dp_dt.abs().max()
+    assert scale > 0.05
+    assert (dp_dt + div_pv).abs().max() < 1e-5 * scale
+    # the same equation with the other schedule's field fails by a visible margin
+    other = PATHS[1] if path is PATHS[0] else PATHS[0]
+    dp_other, _ = fm.continuity_terms(x, t, interpolant=other)
+    assert (dp_other + div_pv).abs().max() > 0.05 * scale
+
+
+def test_cell_weights_are_a_posterior_and_average_to_the_posterior_mean(gen):
+    x = torch.randn(50, 2, generator=gen, dtype=torch.float64) * 1.5
+    for t in (0.0, 0.3, 0.9):
+        w = fm.marginal_cell_weights(x, t)
+        assert w.shape == (50, 8) and torch.allclose(w.sum(1), torch.ones(50, dtype=torch.float64))
+        assert (w >= 0).all()
+    assert torch.allclose(fm.marginal_cell_weights(x, 0.0), torch.full((50, 8), 1 / 8, dtype=torch.float64))
+    # late, a point in a black cell puts almost all the weight on that cell
+    corner = fm.black_cells()[3]
+    inside = (corner + 0.5)[None].double()
+    assert fm.marginal_cell_weights(inside, 0.95)[0, 3] > 0.99
+    # by hand, at one point: the Gaussian mass of each cell under N(x / beta, (alpha / beta)^2)
+    p, t = torch.tensor([[0.5, 0.2]], dtype=torch.float64), 0.5
+    normal = torch.distributions.Normal(p[0] / t, (1 - t) / t)
+    corners = fm.black_cells().double()
+    mass = (normal.cdf(corners + 1) - normal.cdf(corners)).prod(dim=1)
+    assert torch.allclose(fm.marginal_cell_weights(p, t)[0], mass / mass.sum(), atol=1e-12)

@@ -73,3 +73,21 @@ def test_nbval_compares_stored_outputs(tmp_path):
     assert run.returncode == 1, run.stdout[-2000:]
     assert "1 failed, 2 passed" in run.stdout and "Cell 2: Cell outputs differ" in run.stdout, run.stdout[-2000:]
     assert "deprecated" not in run.stdout.lower()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_saved_slider_shows_a_picture(name):
+    """A reader on GitHub or nbviewer sees the widget state saved with the notebook: every slider's
+    image must hold a real PNG there, not an empty value."""
+    import base64
+
+    nb = json.loads((ROOT / "notebooks" / name).read_text())
+    has_slider = any("_slider(" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    if not has_slider:
+        return
+    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    images = [m for m in state.values() if m["model_name"] == "ImageModel"]
+    assert images, "a slider notebook was saved without its widget state"
+    for model in images:
+        values = [b for b in model.get("buffers", []) if b["path"] == ["value"]]
+        assert values and base64.b64decode(values[0]["data"]).startswith(b"\x89PNG")

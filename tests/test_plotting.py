@@ -44,3 +44,42 @@ def test_bad_input():
         fm.plot_trajectories(torch.zeros(4, 2))
     with pytest.raises(ValueError, match="losses"):
         fm.plot_loss([])
+
+
+def test_quiver_caps_fast_arrows_and_says_the_scale():
+    points = torch.zeros(4, 2)
+    vectors = torch.tensor([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [100.0, 0.0]])
+    ax = fm.plot_quiver(points, vectors, speed=3.0, length=0.6)
+    full, capped = ax.collections
+    assert full.U.max() == pytest.approx(3.0) and capped.U.max() == pytest.approx(3.0)  # 100 drawn as 3
+    assert full.scale == pytest.approx(3.0 / 0.6) and capped.get_alpha() < 1
+    assert "|v| = 3" in ax.get_xlabel() and "capped" in ax.get_xlabel()
+    ax = fm.plot_quiver(points[:3], vectors[:3], speed=5.0, key=False)
+    assert len(ax.collections) == 1 and ax.get_xlabel() == ""
+
+
+def test_density_is_dark_where_high_with_a_colour_bar():
+    fig, ax = plt.subplots()
+    fm.plot_density(fm.checkerboard_density, ax, n_grid=40)
+    image = ax.images[0]
+    assert image.get_cmap().name == fm.STYLE["density_cmap"]
+    assert image.get_cmap()(1.0)[0] < 0.1 < 0.9 < image.get_cmap()(0.0)[0]  # high dark, zero white
+    assert len(fig.axes) == 2  # the colour bar
+
+
+def test_histogram_integrates_to_the_mass_in_the_square(gen):
+    x = fm.sample_checkerboard(20_000, generator=gen)
+    ax = fm.plot_histogram(x, bins=40, lim=2.0, colorbar=False)
+    values = ax.images[0].get_array()
+    assert float(values.sum()) * (4.0 / 40) ** 2 == pytest.approx(1.0)
+    # the same samples against the exact density: one colour scale, similar heights on the cells
+    assert float(values[values > 0].mean()) == pytest.approx(0.125, rel=0.05)
+
+
+def test_trajectories_have_a_legend_and_the_board(gen):
+    traj = fm.euler(fm.marginal_velocity, fm.sample_gaussian(5, generator=gen), 3, return_trajectory=True)
+    ax = fm.plot_trajectories(traj)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["start", "end"]
+    assert len(ax.patches) == 8
+    ax = fm.plot_trajectories(traj, board=False, legend=False)
+    assert ax.get_legend() is None and not ax.patches

@@ -49,3 +49,13 @@ def test_bad_input():
         time_slider({1.5: None}, lambda ax, x, t: None)
     with pytest.raises(ValueError, match="results"):
         steps_slider({0: None}, lambda ax, x, n: None)
+
+
+def test_default_picture_is_large_enough_to_read():
+    """At least 400 pixels a panel, shown at its own size (the first version drew 288)."""
+    import struct
+
+    view = time_slider(_frames(), lambda ax, x, t: fm.plot_samples(x, ax))
+    width, height = struct.unpack(">II", bytes(view.image.value)[16:24])  # the PNG header
+    assert width >= 400 and height >= 400
+    assert view.image.layout.width == f"{width}px"
