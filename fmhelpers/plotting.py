@@ -174,7 +174,7 @@ def plot_quiver(
     if speed is None:
         speed = max(float(np.quantile(norm, 0.75)), 1e-9) if len(v) else 1.0
     length = length or 2 * lim / 17 * 1.8
-    capped = norm > speed
+    capped = norm > speed * (1 + 1e-6)
     v = np.where(capped[:, None], v * (speed / np.maximum(norm, 1e-300))[:, None], v)
     color = color or STYLE["learned"]
     scale = speed / length
@@ -182,8 +182,9 @@ def plot_quiver(
     ax.quiver(p[~capped, 0], p[~capped, 1], v[~capped, 0], v[~capped, 1], color=color, angles="xy",
                        scale_units="xy", scale=scale, **quiver_kwargs)
     if capped.any():
-        ax.quiver(p[capped, 0], p[capped, 1], v[capped, 0], v[capped, 1], color=color, alpha=0.35, angles="xy",
-                  scale_units="xy", scale=scale, **quiver_kwargs)
+        pale = {**quiver_kwargs, "alpha": 0.35 * quiver_kwargs.get("alpha", 1.0)}
+        ax.quiver(p[capped, 0], p[capped, 1], v[capped, 0], v[capped, 1], color=color, angles="xy",
+                  scale_units="xy", scale=scale, **pale)
     if key:
         ax.set_xlabel(f"longest arrow: |v| = {speed:.3g}" + ("; pale: faster, capped" if capped.any() else ""),
                       fontsize=8, color=color)
