@@ -1,7 +1,7 @@
 """fmhelpers: the small, tested package behind the flow matching notebooks.
 
 Modules, in the order the notebooks teach them: distributions, interpolants, marginal, models,
-targets (what v_theta regresses on), recipe, training (the loop), checkpoints, solvers, metrics,
+targets (what v_theta regresses on), recipe, training (the loop), checkpoints, solvers, couplings (straighter paths), metrics,
 likelihood (the flow as a density, and the score), plotting, widgets. Everything public is importable from the top: `import fmhelpers as fm`.
 `fm.widgets` (sliders, which need ipywidgets) is imported only when first used.
 """
@@ -32,6 +32,17 @@ from .recipe import DEFAULT_RECIPE, Recipe
 from .training import TrainResult, train
 from .checkpoints import Checkpoint, load_checkpoint, load_or_train, save_checkpoint
 from .solvers import SOLVERS, euler, heun, midpoint, rk4
+from .couplings import (
+    COUPLINGS,
+    OT_RECIPE,
+    REFLOW_RECIPE,
+    couple,
+    flow_pairs,
+    ot_permutation,
+    pairing_cost,
+    reflow,
+    straightness,
+)
 from .likelihood import (
     divergence,
     gaussian_log_density,

@@ -16,6 +16,10 @@ from .distributions import BOARD, Board, check_board
 from .interpolants import INTERPOLANTS, Interpolant
 from .targets import TARGETS, TIME_SAMPLINGS
 
+COUPLINGS = ("independent", "ot", "pairs")
+# fields added after checkpoints were first written, with the value every older run had
+_ADDED_LATER = {"coupling": "independent", "ot_block": None}
+
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -26,8 +30,14 @@ class Recipe:
     Attributes:
         n_iterations, batch_size, lr: the optimisation budget.
         lr_schedule: "constant" or "cosine" (decays the learning rate to 0 at the end).
-        time_sampling: "uniform", "late", "later" or "mixed" (see `fm.sample_time`).
+        time_sampling: "uniform", "late", "later", "mixed" or "two-step" (see `fm.sample_time`).
         target: "conditional" (the write-up's loss) or "minibatch" (see `fm.minibatch_target`).
+        coupling: how x_0 and x_1 are paired (see fmhelpers.couplings): "independent" (drawn
+            apart), "ot" (minimal total squared distance within each batch, or within blocks of
+            `ot_block` rows) or "pairs" (rows of given pairs: `fm.train(..., pairs=(x_0, x_1))`,
+            e.g. `fm.flow_pairs` for reflow). The minibatch target assumes "independent".
+        ot_block: for coupling "ot", solve the assignment in blocks of this many rows (None: the
+            whole batch).
         adam_beta2: Adam's second-moment rate (beta1 is 0.9; torch's default beta2 is 0.999).
         clip_grad_norm: rescale each gradient to at most this norm (None: no clipping).
         interpolant: the path by name, "linear" or "trig" (an instance of either is accepted).
@@ -41,6 +51,8 @@ class Recipe:
     lr_schedule: str = "cosine"
     time_sampling: str = "mixed"
     target: str = "minibatch"
+    coupling: str = "independent"
+    ot_block: int | None = None
     adam_beta2: float = 0.99
     clip_grad_norm: float | None = 1.0
     interpolant: str = "linear"
@@ -55,6 +67,13 @@ class Recipe:
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_choice("time_sampling", self.time_sampling, TIME_SAMPLINGS)
         check_choice("target", self.target, TARGETS)
+        check_choice("coupling", self.coupling, COUPLINGS)
+        if self.coupling != "independent" and self.target == "minibatch":
+            raise ValueError(f"target='minibatch' assumes independent pairs (its weights are the posterior of x_1 "
+                             f"given x_t when x_0 and x_1 are drawn apart), so coupling={self.coupling!r} needs "
+                             f"target='conditional'")
+        if self.ot_block is not None:
+            set_(self, "ot_block", check_count("ot_block", self.ot_block, minimum=1))
         if self.target == "minibatch" and self.batch_size < 2:
             raise ValueError("batch_size must be >= 2 for target='minibatch' (the batch is its own reference set)")
         beta2 = check_number("adam_beta2", self.adam_beta2)
@@ -90,6 +109,7 @@ class Recipe:
         if not isinstance(values, dict):
             raise ValueError(f"a stored recipe must be a dict, got {type(values).__name__}")
         expected = set(cls.field_names()) - {"board"} | {"grid_size", "scale"}
+        values = {**{k: v for k, v in _ADDED_LATER.items() if k not in values}, **values}
         missing, unknown = sorted(expected - set(values)), sorted(set(values) - expected)
         if missing or unknown:
             raise ValueError(f"the stored recipe does not match this fmhelpers: "

@@ -21,7 +21,7 @@ import torch
 from ._checks import as_field, check_choice, check_count, check_field_output, check_generator, check_positive
 from .interpolants import Interpolant, check_interpolant
 
-TIME_SAMPLINGS = ("uniform", "late", "later", "mixed")
+TIME_SAMPLINGS = ("uniform", "late", "later", "mixed", "two-step")
 TARGETS = ("conditional", "minibatch")
 
 
@@ -33,7 +33,10 @@ def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Gene
     "later": density 3t^2 (t = u^(1/3)), further still. "mixed": "later" for nine times in ten
     and uniform for the tenth (density 0.9 * 3t^2 + 0.1), so that early times are never starved:
     with "later" alone, P(t < 0.1) is 0.001, and a field barely trained there can send the
-    Gaussian's far tail off to infinity (benchmarks/NOTES.md, round 6).
+    Gaussian's far tail off to infinity (benchmarks/NOTES.md, round 6). "two-step": t = 0 for a
+    quarter of the times, t = 1/2 for another quarter, uniform for the rest: the times at which
+    Euler with T = 1 and T = 2 steps evaluates the field, for a flow meant to be sampled in one or
+    two steps (notebook 07).
     """
     n = check_count("n", n)
     check_choice("time_sampling", time_sampling, TIME_SAMPLINGS)
@@ -43,6 +46,9 @@ def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Gene
 
 def _sample_time(n: int, time_sampling: str, generator: torch.Generator | None) -> torch.Tensor:
     u = torch.rand(n, 1, generator=generator)
+    if time_sampling == "two-step":
+        which = torch.rand(n, 1, generator=generator)
+        return torch.where(which < 0.25, torch.zeros_like(u), torch.where(which < 0.5, torch.full_like(u, 0.5), u))
     if time_sampling == "mixed":
         uniform = torch.rand(n, 1, generator=generator) < 0.1
         return torch.where(uniform, torch.rand(n, 1, generator=generator), u.pow(1 / 3))

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_count, module_device, resolve_device
+from ._checks import check_count, check_points, module_device, resolve_device
 from .distributions import sample_checkerboard, sample_gaussian
 from .recipe import Recipe, as_recipe
 from .targets import _loss, _sample_time
@@ -30,6 +30,7 @@ class TrainResult:
     snapshots: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
     seconds: float = 0.0
     snapshot_seconds: dict[int, float] = field(default_factory=dict)
+    pair_seconds: float = 0.0  # time spent making the pairs, for reflow (`fm.reflow`)
 
 
 def _fused_adam_ok(device: torch.device) -> bool:
@@ -50,6 +51,7 @@ def train(
     progress: bool = True,
     snapshot_every: int | None = None,
     device: Any = None,
+    pairs: tuple[torch.Tensor, torch.Tensor] | None = None,
     **changes: Any,
 ) -> TrainResult:
     """Train `model` in place with Adam on the flow matching loss, as `recipe` says.
@@ -65,6 +67,10 @@ def train(
         snapshot_every: keep a copy of the weights at iteration 0 and every this many iterations
             (and at the end), for "samples at different training iterations".
         device: where to train (None: where the model already is).
+        pairs: (x_0, x_1), two tensors of shape (m, 2) whose rows are paired, for a recipe with
+            coupling="pairs" (e.g. `fm.flow_pairs(model, m)` for reflow): each batch is
+            batch_size rows drawn from them with replacement. Needed by that coupling, refused
+            by the others.
         **changes: any field of `fm.Recipe` (n_iterations=, lr=, seed=, target=, ...), applied to
             `recipe`: `fm.train(model, lr=3e-3)` is `fm.train(model, fm.DEFAULT_RECIPE.replace(lr=3e-3))`.
 
@@ -86,6 +92,17 @@ def train(
     model.to(device).train()
     interpolant = recipe.make_interpolant()
     n, board = recipe.batch_size, recipe.board
+    if (pairs is None) != (recipe.coupling != "pairs"):
+        raise ValueError("pairs must be given exactly when the recipe's coupling is 'pairs' "
+                         f"(coupling={recipe.coupling!r}, pairs {'given' if pairs is not None else 'missing'})")
+    if pairs is not None:
+        if not isinstance(pairs, (tuple, list)) or len(pairs) != 2:
+            raise TypeError(f"pairs must be a tuple (x_0, x_1) of two tensors, got {type(pairs).__name__}")
+        check_points("pairs[0]", pairs[0])
+        check_points("pairs[1]", pairs[1])
+        if len(pairs[0]) != len(pairs[1]):
+            raise ValueError(f"pairs must hold as many x_0 as x_1, got {len(pairs[0])} and {len(pairs[1])}")
+        pair_x0, pair_x1 = (p.detach().to(device, torch.float32) for p in pairs)
 
     generator = torch.Generator().manual_seed(recipe.seed)
     # fused Adam: one kernel for all parameters, ~0.4 ms less per step on the CPU (benchmarks/NOTES.md)
@@ -108,8 +125,17 @@ def train(
     for iteration in bar:
         if snapshot_every is not None and iteration % snapshot_every == 0:
             keep(iteration)
-        x_0 = sample_gaussian(n, generator=generator).to(device)
-        x_1 = sample_checkerboard(n, board=board, generator=generator).to(device)
+        if pairs is not None:
+            rows = torch.randint(len(pair_x0), (n,), generator=generator).to(device)
+            x_0, x_1 = pair_x0[rows], pair_x1[rows]
+        else:
+            x_0 = sample_gaussian(n, generator=generator)
+            x_1 = sample_checkerboard(n, board=board, generator=generator)
+            if recipe.coupling == "ot":
+                from .couplings import couple
+
+                x_1 = couple(x_0, x_1, "ot", block_size=recipe.ot_block)
+            x_0, x_1 = x_0.to(device), x_1.to(device)
         t = _sample_time(n, recipe.time_sampling, generator).to(device)
         loss = _loss(model, x_0, x_1, t, interpolant, recipe.target)
         optimizer.zero_grad(set_to_none=True)

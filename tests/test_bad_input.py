@@ -455,6 +455,14 @@ EVERY = {
     "check_radius": (lambda: fm.exercises.check_radius(2.0), TypeError, "radius_at"),
     "check_divergence_fd": (lambda: fm.exercises.check_divergence_fd(None), TypeError, "my_divergence"),
     "check_linear_score": (lambda: fm.exercises.check_linear_score(0.5), TypeError, "score_at"),
+    "check_ot_pairing": (lambda: fm.exercises.check_ot_pairing("hungarian"), TypeError, "my_pairing"),
+    "check_straightness": (lambda: fm.exercises.check_straightness(0.0), TypeError, "my_straightness"),
+    "couple": (lambda: fm.couple(GOOD, GOOD, "sinkhorn"), ValueError, "coupling"),
+    "flow_pairs": (lambda: fm.flow_pairs(MODEL, 10, solver="rk5"), ValueError, "solver"),
+    "ot_permutation": (lambda: fm.ot_permutation(GOOD, GOOD[:1]), ValueError, "x_1"),
+    "pairing_cost": (lambda: fm.pairing_cost(GOOD, torch.zeros(3, 3)), ValueError, "x_1"),
+    "reflow": (lambda: fm.reflow(MODEL, fm.DEFAULT_RECIPE), ValueError, "coupling"),
+    "straightness": (lambda: fm.straightness(fm.marginal_velocity, GOOD, n_steps=0), ValueError, "n_steps"),
 }
 
 
