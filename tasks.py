@@ -113,9 +113,11 @@ def notebook() -> int:
 
 
 def bench() -> int:
-    """`bench`: training recipes and speed; `bench likelihood`: the likelihood numbers of notebook 09."""
+    """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's."""
     if sys.argv[2:3] == ["likelihood"]:
         return run("benchmarks/likelihood.py", *sys.argv[3:])
+    if sys.argv[2:3] == ["straight"]:
+        return run("benchmarks/straight.py", *sys.argv[3:])
     return run("benchmarks/benchmark.py", *sys.argv[2:])
 
 

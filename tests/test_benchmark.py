@@ -46,3 +46,19 @@ def test_likelihood_smoke_run_prints_its_tables(tmp_path, capsys):
     rk4 = [r["mae"] for r in out["validation"] if r["solver"] == "rk4" and r["t"] == 0.5]
     assert rk4[1] < rk4[0]  # more steps, less error
     assert all(r["kl"] > 0 and r["se"] > 0 for r in out["kl"])
+
+
+def test_straight_smoke_run_prints_its_table(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("straight_bench", Path(__file__).resolve().parents[1] / "benchmarks" / "straight.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--smoke", "--out", str(tmp_path / "s.json")])
+    printed = capsys.readouterr().out
+    methods = [r["method"] for r in out["rows"]]
+    assert methods[0] == "exact field, independent coupling" and "reflow (fm.REFLOW_RECIPE)" in methods
+    assert "| minibatch OT (blocks of 128) |" in printed and "goal" in printed
+    assert out["rows"][0]["scores"][1]["in_support"] == 0.0  # one step of the exact field: all on the mean
+    assert all(r["straightness"] >= 0 for r in out["rows"])
+    assert out["assignment"]["blocks of 128"]["cost"] < out["assignment"]["independent"]["cost"]
+    module.main(["--table", "--out", str(tmp_path / "s.json")])
+    assert "| reflow, second round |" in capsys.readouterr().out
