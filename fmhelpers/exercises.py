@@ -259,3 +259,50 @@ def check_linear_score(score_at: Callable[[torch.Tensor, float], torch.Tensor]) 
             return None
         results.append(_close(got, marginal_score(x, t), atol=1e-6))
     return _verdict("09.2", all(results), "m = x + (1 - t) v*, and x_t given x_1 is N(t x_1, (1 - t)^2 I)")
+
+
+# ---- 07 straight paths --------------------------------------------------------------------------
+def check_ot_pairing(my_pairing: Callable[[torch.Tensor, torch.Tensor], Any]) -> bool | None:
+    """07.1: my_pairing(x_0, x_1) -> perm, a permutation with x_1[perm][i] paired to x_0[i] and the
+    smallest total squared distance, for batches of 6 points (brute force is fine).
+
+    Checked on five batches against `fm.ot_permutation`, by total cost (ties are allowed); the
+    identity pairing and a pairing sorted by one coordinate are refused.
+    """
+    from .couplings import ot_permutation
+
+    check_callable("my_pairing", my_pairing, "my_pairing(x_0, x_1)")
+    g = torch.Generator().manual_seed(7)
+    batches = [(sample_gaussian(6, generator=g), sample_checkerboard(6, generator=g)) for _ in range(5)]
+    ran, got = _run("07.1", lambda: [my_pairing(a, b) for a, b in batches])
+    if ran is None:
+        return None
+    ok = True
+    for (a, b), perm in zip(batches, got):
+        perm = torch.as_tensor(np.asarray(perm) if not isinstance(perm, torch.Tensor) else perm)
+        if perm.shape != (6,) or sorted(perm.tolist()) != list(range(6)):
+            return _verdict("07.1", False, "return a permutation of range(6): perm[i] is the row of x_1 paired with x_0[i]")
+        best = (a - b[ot_permutation(a, b)]).pow(2).sum()
+        ok = ok and bool((a - b[perm.long()]).pow(2).sum() <= best + 1e-5)
+    return _verdict("07.1", ok, "try every permutation (itertools.permutations) and keep the cheapest")
+
+
+def check_straightness(my_straightness: Callable[..., float]) -> bool | None:
+    """07.2: my_straightness(velocity, x_0, n_steps) -> S with Euler trajectories, equal to
+    `fm.straightness(velocity, x_0, n_steps=n_steps, solver="euler")` to 1e-4 (relative).
+
+    Checked on a constant field (S = 0) and on v(x, t) = -x (curved in speed), at two step
+    counts, so an answer that returns 0, or that uses only t = 0, is refused.
+    """
+    from .couplings import straightness
+
+    check_callable("my_straightness", my_straightness, "my_straightness(velocity, x_0, n_steps)")
+    x_0 = sample_gaussian(500, generator=torch.Generator().manual_seed(8))
+    fields = [lambda x, t: torch.ones_like(x) * torch.tensor([0.5, -1.0]), lambda x, t: -x]
+    cases = [(f, n) for f in fields for n in (4, 16)]
+    ran, got = _run("07.2", lambda: [_as_float("my_straightness(...)", my_straightness(f, x_0, n)) for f, n in cases])
+    if ran is None:
+        return None
+    want = [straightness(f, x_0, n_steps=n, solver="euler") for f, n in cases]
+    ok = all(abs(a - b) <= 1e-4 * max(1.0, abs(b)) for a, b in zip(got, want))
+    return _verdict("07.2", ok, f"expected {', '.join(f'{w:.4f}' for w in want)}, got {', '.join(f'{g:.4f}' for g in got)}")

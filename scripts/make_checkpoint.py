@@ -5,6 +5,9 @@
     python3 tasks.py checkpoint writeup    the write-up's recipe -> notebooks/checkpoints/writeup_recipe.pt
     python3 tasks.py checkpoint conditional  the default recipe with the write-up's target u_t
                                              -> notebooks/checkpoints/conditional_target.pt
+    python3 tasks.py checkpoint straight     notebook 07's models: minibatch OT (fm.OT_RECIPE)
+                                             -> ot_coupling.pt, and one round of reflow from the
+                                             committed default model (fm.reflow) -> reflow.pt
 
 The write-up's recipe (Adam at a constant 3e-3, batches of 4096, uniform t, the conditional
 target, 5001 steps) is trained with `fm.train`, so it is recorded as an `fm.Recipe` like the
@@ -16,6 +19,8 @@ v*); notebook 04 shows it beside the default, same budget.
 import sys
 from pathlib import Path
 
+import torch
+
 import fmhelpers as fm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,11 +31,30 @@ MODELS = {"default": (FOLDER / "velocity_mlp.pt", fm.DEFAULT_RECIPE, 1000),
           "writeup": (FOLDER / "writeup_recipe.pt", WRITEUP, None),
           "conditional": (FOLDER / "conditional_target.pt", fm.DEFAULT_RECIPE.replace(target="conditional"), None)}
 
+
+
+def straight() -> None:
+    """Notebook 07's models. Reflow starts from the committed default model, so run this after
+    `checkpoint` (default) whenever that model changes."""
+    ckpt = fm.load_or_train(FOLDER / "ot_coupling.pt", fm.OT_RECIPE, retrain=True, snapshot_every=None)
+    print(f"saved ot_coupling.pt: trained in {ckpt.meta['seconds']:.1f} s")
+    base = fm.load_checkpoint(FOLDER / "velocity_mlp.pt").model
+    result = fm.reflow(base)
+    meta = {"recipe": result.recipe.to_dict(), "seconds": result.seconds, "pair_seconds": result.pair_seconds,
+            "pairs": "100,000 pairs from velocity_mlp.pt (fm.flow_pairs: midpoint, 8 steps, seed 0); warm start",
+            "torch": torch.__version__}
+    fm.save_checkpoint(FOLDER / "reflow.pt", result.model, losses=result.losses, meta=meta)
+    print(f"saved reflow.pt: pairs {result.pair_seconds:.1f} s, training {result.seconds:.1f} s")
+
+
 if __name__ == "__main__":
     names = sys.argv[1:] or ["default"]
     for name in names:
+        if name == "straight":
+            straight()
+            continue
         if name not in MODELS:
-            sys.exit(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+            sys.exit(f"unknown model {name!r}; choose from {', '.join(MODELS)}, straight")
         path, recipe, every = MODELS[name]
         ckpt = fm.load_or_train(path, recipe, retrain=True, snapshot_every=every)
         print(f"saved {path.relative_to(ROOT)}: {ckpt.recipe}, trained in {ckpt.meta['seconds']:.1f} s")

@@ -38,7 +38,10 @@ def test_solutions_pass_their_checks(capsys):
     s9 = _load("solutions_09")
     assert ex.check_divergence_fd(s9.my_divergence) is True
     assert ex.check_linear_score(s9.score_at) is True
-    assert capsys.readouterr().out.count("correct!") == 14
+    s7 = _load("solutions_07")
+    assert ex.check_ot_pairing(s7.my_pairing) is True
+    assert ex.check_straightness(s7.my_straightness) is True
+    assert capsys.readouterr().out.count("correct!") == 16
 
 
 def test_unsolved_and_wrong_answers(capsys):
@@ -132,6 +135,9 @@ WRONG = {
     "check_radius": [lambda t: 2.0, lambda t: 2 * (1 - t) + t * 8 / 3],
     "check_divergence_fd": [_forward_difference, "one coordinate"],
     "check_linear_score": ["swapped t", lambda x, t: -x],
+    "check_ot_pairing": [lambda a, b: torch.arange(6),                                            # identity
+                         lambda a, b: b[:, 0].argsort()[a[:, 0].argsort().argsort()]],            # sorted by x
+    "check_straightness": [lambda v, x, n: 0.0, "only t = 0"],
 }
 
 
@@ -150,6 +156,7 @@ def _materialise(name, answer):
         "one coordinate": lambda v, x, t: 2 * s9.my_divergence(
             lambda y, s: v(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t),
         "swapped t": lambda x, t: ((1 - t) * fm.marginal_velocity(x, t) - x) / t,
+        "only t = 0": lambda v, x, n: float((v(x, torch.zeros(len(x), 1)) - (fm.euler(v, x, n) - x)).pow(2).sum(1).mean()),
     }
     return named.get(answer, answer) if isinstance(answer, str) else answer
 
