@@ -1,7 +1,7 @@
 """fmhelpers: the small, tested package behind the flow matching notebooks.
 
 Modules, in the order the notebooks teach them: distributions, interpolants, marginal, models,
-targets (what v_theta regresses on), recipe, training (the loop), checkpoints, solvers, couplings (straighter paths), metrics,
+targets (what v_theta regresses on), recipe, training (the loop), checkpoints, solvers, couplings (straighter paths), meanflow (one step), metrics,
 likelihood (the flow as a density, and the score), plotting, widgets. Everything public is importable from the top: `import fmhelpers as fm`.
 `fm.widgets` (sliders, which need ipywidgets) is imported only when first used.
 """
@@ -42,6 +42,18 @@ from .couplings import (
     pairing_cost,
     reflow,
     straightness,
+)
+from .meanflow import (
+    MEANFLOW_RECIPE,
+    MeanFlowMLP,
+    MeanFlowRecipe,
+    MeanFlowResult,
+    average_velocity,
+    meanflow_loss,
+    meanflow_sample,
+    meanflow_target,
+    sample_intervals,
+    train_meanflow,
 )
 from .likelihood import (
     divergence,

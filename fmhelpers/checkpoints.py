@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from ._checks import check_count, resolve_device
+from .meanflow import MeanFlowMLP
 from .models import VelocityMLP
 from .recipe import Recipe, as_recipe
 from .training import train
@@ -107,8 +108,8 @@ def save_checkpoint(
     is removed by the next save). Only tensors and plain Python values are stored, so
     `load_checkpoint` can read it with `weights_only=True`.
     """
-    if not isinstance(model, VelocityMLP):
-        raise TypeError(f"model must be a VelocityMLP, got {type(model).__name__}")
+    if not isinstance(model, (VelocityMLP, MeanFlowMLP)):
+        raise TypeError(f"model must be a VelocityMLP or a MeanFlowMLP, got {type(model).__name__}")
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
     if meta is not None and not isinstance(meta, dict):
@@ -120,7 +121,7 @@ def save_checkpoint(
         raise TypeError(f"losses must be a sequence of numbers ({exc})") from exc
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "config": dict(model.config),
+        "config": {**model.config, "kind": "mean_flow"} if isinstance(model, MeanFlowMLP) else dict(model.config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "losses": losses_tensor,
         "snapshots": _check_snapshots(snapshots, model),
@@ -170,7 +171,9 @@ def load_checkpoint(path: str | os.PathLike, *, device: Any = None) -> Checkpoin
     if missing:
         raise ValueError(f"path: {path.name} is missing {', '.join(missing)}: the file is damaged or incomplete")
     try:
-        model = VelocityMLP(**payload["config"], seed=None)
+        config = dict(payload["config"])
+        kind = config.pop("kind", "velocity")
+        model = (MeanFlowMLP if kind == "mean_flow" else VelocityMLP)(**config, seed=None)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"path: {path.name} holds a model config this fmhelpers cannot build ({exc})") from exc
     try:

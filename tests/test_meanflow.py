@@ -1,0 +1,96 @@
+"""Mean flows: the identity on a field with a closed-form average velocity, the exact u of our
+pair, the loss, the sampler and the training loop."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import fmhelpers as fm
+
+
+def _decay_u(x, t, s):
+    """The exact average velocity of v(x, t) = -x: X_s = x e^{-(s - t)}, so u = x (e^{-h} - 1) / h."""
+    h = s - t
+    safe = torch.where(h > 1e-12, h, torch.ones_like(h))
+    factor = torch.where(h > 1e-12, (torch.exp(-safe) - 1) / safe, -torch.ones_like(h))
+    return x * factor
+
+
+def test_identity_holds_for_a_field_with_a_closed_form_average_velocity(gen):
+    x = torch.randn(64, 2, generator=gen, dtype=torch.float64)
+    t = torch.rand(64, 1, generator=gen, dtype=torch.float64) * 0.5
+    s = t + torch.rand(64, 1, generator=gen, dtype=torch.float64) * 0.5
+    target = fm.meanflow_target(_decay_u, x, t, s, -x)
+    assert torch.allclose(target, _decay_u(x, t, s), atol=1e-10)
+    # a wrong u (the instantaneous velocity, constant in s) breaks it
+    assert not torch.allclose(fm.meanflow_target(lambda y, a, b: -y, x, t, s, -x), -x, atol=1e-2)
+
+
+def test_average_velocity_integrates_the_flow(gen):
+    x = torch.randn(50, 2, generator=gen, dtype=torch.float64)
+    u = fm.average_velocity(lambda y, t: -y, x, 0.2, 0.9, n_steps=32)
+    want = _decay_u(x, torch.full((50, 1), 0.2, dtype=torch.float64), torch.full((50, 1), 0.9, dtype=torch.float64))
+    assert torch.allclose(u, want, atol=1e-8)
+    assert torch.equal(fm.average_velocity(lambda y, t: -y, x, 0.4, 0.4), -x)  # s = t: the velocity itself
+
+
+class _Exact(nn.Module):
+    """The exact average velocity of our pair as a module (no parameters)."""
+
+    def forward(self, x, t, s):
+        t0, s0 = float(t.reshape(-1)[0]), float(s.reshape(-1)[0])
+        return fm.average_velocity(fm.marginal_velocity, x, t0, s0, n_steps=64)
+
+
+def test_one_step_with_the_exact_u_is_the_ode_solve(gen):
+    x_0 = fm.sample_gaussian(300, generator=gen).double()
+    one = fm.meanflow_sample(_Exact(), x_0, 1)
+    assert torch.allclose(one, fm.rk4(fm.marginal_velocity, x_0, 64), atol=1e-10)
+    assert fm.in_support_fraction(one) > 0.99
+    two = fm.meanflow_sample(_Exact(), x_0, 2)
+    assert (two - one).norm(dim=1).max() < 1e-3  # composing averages gives the same flow
+
+
+def test_identity_holds_for_the_exact_u_of_our_pair(gen):
+    """u(x, t, s) = v*(x, t) + (s - t) d/dt u along the trajectory (d/dt by central differences):
+    the MeanFlow loss of the exact u, with v = v*, is zero up to solver and difference error."""
+    x = fm.sample_gaussian(200, generator=gen).double() * 0.8
+    t, s, h = 0.3, 0.8, 1e-3
+    x_plus = x + h * fm.average_velocity(fm.marginal_velocity, x, t, t + h, n_steps=4)  # X_{t+h}
+    # X_{t-h}: z(tau) = X(2t - tau) solves dz/dtau = -v*(z, 2t - tau) from tau = t to t + h
+    x_minus = x + h * fm.average_velocity(lambda y, tau: -fm.marginal_velocity(y, 2 * t - tau), x, t, t + h, n_steps=4)
+    du_dt = (fm.average_velocity(fm.marginal_velocity, x_plus, t + h, s)
+             - fm.average_velocity(fm.marginal_velocity, x_minus, t - h, s)) / (2 * h)
+    lhs = fm.average_velocity(fm.marginal_velocity, x, t, s)
+    rhs = fm.marginal_velocity(x, t) + (s - t) * du_dt
+    assert (lhs - rhs).norm(dim=1).max() < 1e-3 * lhs.norm(dim=1).max()
+    assert (lhs - fm.marginal_velocity(x, t)).norm(dim=1).max() > 0.1  # u is not v here
+
+
+def test_model_takes_t_and_s_and_refuses_s_before_t(gen):
+    model = fm.MeanFlowMLP()
+    x = fm.sample_gaussian(5, generator=gen)
+    assert model(x, 0.2, 0.7).shape == (5, 2)
+    assert torch.equal(model(x, 0.2, 0.7), model(x, torch.full((5,), 0.2), torch.full((5, 1), 0.7)))
+    with pytest.raises(ValueError, match="s must be >= t"):
+        model(x, 0.7, 0.2)
+
+
+def test_intervals_share_of_equal_times_and_order(gen):
+    recipe = fm.MEANFLOW_RECIPE.replace(equal_fraction=0.25)
+    t, s = fm.sample_intervals(20_000, recipe, gen)
+    assert (s >= t).all() and t.min() >= 0 and s.max() <= 1
+    assert (s == t).float().mean() == pytest.approx(0.25, abs=0.02)
+    t, s = fm.sample_intervals(20_000, recipe.replace(intervals="uniform", equal_fraction=0.0), gen)
+    assert float(t.mean()) == pytest.approx(1 / 3, abs=0.01) and float(s.mean()) == pytest.approx(2 / 3, abs=0.01)
+
+
+def test_training_lowers_the_loss_and_is_reproducible():
+    a = fm.train_meanflow(n_iterations=60, progress=False)
+    b = fm.train_meanflow(n_iterations=60, progress=False)
+    assert a.losses == b.losses and len(a.losses) == 60
+    assert sum(a.losses[-10:]) < sum(a.losses[:10])
+    x = fm.sample_gaussian(100, generator=torch.Generator().manual_seed(0))
+    assert fm.meanflow_sample(a.model, x, 2).shape == (100, 2)
