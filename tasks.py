@@ -113,11 +113,13 @@ def notebook() -> int:
 
 
 def bench() -> int:
-    """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's."""
+    """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's; `bench meanflow`: notebook 08's."""
     if sys.argv[2:3] == ["likelihood"]:
         return run("benchmarks/likelihood.py", *sys.argv[3:])
     if sys.argv[2:3] == ["straight"]:
         return run("benchmarks/straight.py", *sys.argv[3:])
+    if sys.argv[2:3] == ["meanflow"]:
+        return run("benchmarks/meanflow.py", *sys.argv[3:])
     return run("benchmarks/benchmark.py", *sys.argv[2:])
 
 

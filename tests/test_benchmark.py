@@ -62,3 +62,16 @@ def test_straight_smoke_run_prints_its_table(tmp_path, capsys):
     assert out["assignment"]["blocks of 128"]["cost"] < out["assignment"]["independent"]["cost"]
     module.main(["--table", "--out", str(tmp_path / "s.json")])
     assert "| reflow, second round |" in capsys.readouterr().out
+
+
+def test_meanflow_smoke_run_prints_its_table(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("meanflow_bench", Path(__file__).resolve().parents[1] / "benchmarks" / "meanflow.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--smoke", "--out", str(tmp_path / "m.json")])
+    printed = capsys.readouterr().out
+    assert "| mean flow (fm.MEANFLOW_RECIPE) |" in printed and "**not met**" in printed
+    assert set(out["rows"]["default model, Euler"]["scores"]) == {"1", "2", "4"}
+    assert out["ratio"] > 0
+    module.main(["--table", "--out", str(tmp_path / "m.json")])
+    assert "| reflow (notebook 07 checkpoint), Euler |" in capsys.readouterr().out

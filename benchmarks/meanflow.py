@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""One-step sampling with a mean flow (notebook 08), measured against the default flow.
+
+Run:  python3 tasks.py bench meanflow            (about 3 minutes on 2 cores)
+      python3 tasks.py bench meanflow --smoke    (seconds; the test suite runs this)
+      python3 tasks.py bench meanflow --table    (the table of the last full run, from its JSON)
+
+In one run: the default recipe (the time every ratio is divided by) and `fm.MEANFLOW_RECIPE`, both
+trained from scratch. Scores at 1, 2 and 4 network evaluations from the same 20,000 points of
+pi_0: the mean flow with `fm.meanflow_sample`, the default model with Euler, and notebook 07's
+reflow checkpoint with Euler (its cost is in `bench straight`). Goal (issue #11): one evaluation
+puts at least 0.95 of the samples on a black cell with sliced W2 at most 0.04, in at most 3x the
+default's training time. Writes benchmarks/results/meanflow.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+import fmhelpers as fm
+
+ROOT = Path(__file__).resolve().parents[1]
+GOAL_FRACTION, GOAL_W2, GOAL_RATIO = 0.95, 0.04, 3.0
+
+
+def _scores(x, target) -> dict:
+    return {"in_support": fm.in_support_fraction(x),
+            "sliced_w2": fm.sliced_wasserstein(x, target, generator=torch.Generator().manual_seed(3)),
+            "hist_tv": fm.histogram_tv(x)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny budgets: checks that the script runs")
+    parser.add_argument("--table", action="store_true", help="print the table of the last full run, run nothing")
+    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
+    args = parser.parse_args(argv)
+    out = args.out or ROOT / "benchmarks" / "results" / ("meanflow_smoke.json" if args.smoke else "meanflow.json")
+    if args.table:
+        saved = json.loads(out.read_text())
+        print(table(saved))
+        return saved
+    budget = {"n_iterations": 30} if args.smoke else {}
+    n_eval = 500 if args.smoke else 20_000
+    start = fm.sample_gaussian(n_eval, generator=torch.Generator().manual_seed(123))
+    target = fm.sample_checkerboard(n_eval, generator=torch.Generator().manual_seed(124))
+    base = fm.train(fm.VelocityMLP(), progress=False, **budget)
+    print(f"[meanflow] default recipe: {base.seconds:.1f} s", flush=True)
+    mean = fm.train_meanflow(fm.MeanFlowMLP(), progress=False, **budget)
+    print(f"[meanflow] mean flow: {mean.seconds:.1f} s", flush=True)
+    reflow = fm.load_checkpoint(ROOT / "notebooks" / "checkpoints" / "reflow.pt").model
+    rows = {
+        "mean flow (fm.MEANFLOW_RECIPE)": {"seconds": mean.seconds,
+                                           "scores": {n: _scores(fm.meanflow_sample(mean.model, start, n), target)
+                                                      for n in (1, 2, 4)}},
+        "default model, Euler": {"seconds": base.seconds,
+                                 "scores": {n: _scores(fm.euler(base.model, start, n), target) for n in (1, 2, 4)}},
+        "reflow (notebook 07 checkpoint), Euler": {"seconds": None,
+                                                   "scores": {n: _scores(fm.euler(reflow, start, n), target)
+                                                              for n in (1, 2, 4)}},
+    }
+    ratio = mean.seconds / base.seconds
+    one = rows["mean flow (fm.MEANFLOW_RECIPE)"]["scores"][1]
+    met = one["in_support"] >= GOAL_FRACTION and one["sliced_w2"] <= GOAL_W2 and ratio <= GOAL_RATIO
+    result = {"rows": rows, "ratio": ratio, "goal_met": met, "recipe": mean.recipe.to_dict(), "smoke": args.smoke,
+              "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"}
+    result = json.loads(json.dumps(result))  # the same keys (strings) as a saved run
+    print(table(result))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    tmp.replace(out)
+    return result
+
+
+def table(result: dict) -> str:
+    lines = ["| model | training s | 1 evaluation | 2 evaluations | 4 evaluations |", "|---|---:|---:|---:|---:|"]
+    for name, row in result["rows"].items():
+        seconds = "-" if row["seconds"] is None else f"{row['seconds']:.1f}"
+        cells = " | ".join(f"{row['scores'][n]['in_support']:.3f} / {row['scores'][n]['sliced_w2']:.3f}"
+                           for n in ("1", "2", "4"))
+        lines.append(f"| {name} | {seconds} | {cells} |")
+    lines += ["", "Each cell: fraction on a black cell / sliced W2 (20,000 points).",
+              f"- time ratio mean flow / default: {result['ratio']:.2f}",
+              f"- goal (one evaluation: >= {GOAL_FRACTION} on a black cell and sliced W2 <= {GOAL_W2}, in at most "
+              f"{GOAL_RATIO:g}x the default's time): {'**met**' if result['goal_met'] else '**not met**'}",
+              f"- machine: {result['machine']}"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
