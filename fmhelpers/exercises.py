@@ -306,3 +306,33 @@ def check_straightness(my_straightness: Callable[..., float]) -> bool | None:
     want = [straightness(f, x_0, n_steps=n, solver="euler") for f, n in cases]
     ok = all(abs(a - b) <= 1e-4 * max(1.0, abs(b)) for a, b in zip(got, want))
     return _verdict("07.2", ok, f"expected {', '.join(f'{w:.4f}' for w in want)}, got {', '.join(f'{g:.4f}' for g in got)}")
+
+
+# ---- 08 one step ---------------------------------------------------------------------------------
+def check_decay_average(u_decay: Callable[..., torch.Tensor]) -> bool | None:
+    """08.1: u_decay(x, t, s) = the average velocity of v(x, t) = -x from t to s (closed form),
+    for floats t < s; checked at three intervals against an RK4 solve (`fm.average_velocity`)."""
+    from .meanflow import average_velocity
+
+    check_callable("u_decay", u_decay, "u_decay(x, t, s)")
+    x = _points(50).double()
+    intervals = [(0.0, 1.0), (0.2, 0.5), (0.6, 0.65)]
+    ran, got = _run("08.1", lambda: [u_decay(x, t, s) for t, s in intervals])
+    if ran is None:
+        return None
+    ok = all(_close(g, average_velocity(lambda y, tau: -y, x, t, s, n_steps=64), 1e-6) for g, (t, s) in zip(got, intervals))
+    return _verdict("08.1", ok, "X_s = x exp(-(s - t)); the average velocity is (X_s - x) / (s - t)")
+
+
+def check_meanflow_sampler(my_sample: Callable[..., torch.Tensor]) -> bool | None:
+    """08.2: my_sample(model, x_0, n_steps) gives exactly `fm.meanflow_sample`'s result (1 and 3 steps)."""
+    from .meanflow import MeanFlowMLP, meanflow_sample
+
+    check_callable("my_sample", my_sample, "my_sample(model, x_0, n_steps)")
+    model = MeanFlowMLP(seed=3)
+    x_0 = sample_gaussian(200, generator=torch.Generator().manual_seed(9))
+    ran, got = _run("08.2", lambda: [my_sample(model, x_0, n) for n in (1, 3)])
+    if ran is None:
+        return None
+    ok = all(_close(g, meanflow_sample(model, x_0, n), 1e-5) for g, n in zip(got, (1, 3)))
+    return _verdict("08.2", ok, "each step jumps from t_k = k/N to s = (k+1)/N with u(x, t_k, s) times 1/N")

@@ -8,6 +8,7 @@
     python3 tasks.py checkpoint straight     notebook 07's models: minibatch OT (fm.OT_RECIPE)
                                              -> ot_coupling.pt, and one round of reflow from the
                                              committed default model (fm.reflow) -> reflow.pt
+    python3 tasks.py checkpoint meanflow     notebook 08's mean flow (fm.MEANFLOW_RECIPE) -> meanflow.pt
 
 The write-up's recipe (Adam at a constant 3e-3, batches of 4096, uniform t, the conditional
 target, 5001 steps) is trained with `fm.train`, so it is recorded as an `fm.Recipe` like the
@@ -47,14 +48,22 @@ def straight() -> None:
     print(f"saved reflow.pt: pairs {result.pair_seconds:.1f} s, training {result.seconds:.1f} s")
 
 
+def meanflow() -> None:
+    """Notebook 08's mean flow, trained from scratch with `fm.MEANFLOW_RECIPE`."""
+    result = fm.train_meanflow(fm.MeanFlowMLP())
+    meta = {"meanflow_recipe": result.recipe.to_dict(), "seconds": result.seconds, "torch": torch.__version__}
+    fm.save_checkpoint(FOLDER / "meanflow.pt", result.model, losses=result.losses, meta=meta)
+    print(f"saved meanflow.pt: trained in {result.seconds:.1f} s")
+
+
 if __name__ == "__main__":
     names = sys.argv[1:] or ["default"]
     for name in names:
-        if name == "straight":
-            straight()
+        if name in ("straight", "meanflow"):
+            {"straight": straight, "meanflow": meanflow}[name]()
             continue
         if name not in MODELS:
-            sys.exit(f"unknown model {name!r}; choose from {', '.join(MODELS)}, straight")
+            sys.exit(f"unknown model {name!r}; choose from {', '.join(MODELS)}, straight, meanflow")
         path, recipe, every = MODELS[name]
         ckpt = fm.load_or_train(path, recipe, retrain=True, snapshot_every=every)
         print(f"saved {path.relative_to(ROOT)}: {ckpt.recipe}, trained in {ckpt.meta['seconds']:.1f} s")

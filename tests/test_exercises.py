@@ -1,6 +1,7 @@
 """Every worked solution passes its check; unsolved and wrong answers do not."""
 
 import importlib.util
+import math
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,10 @@ def test_solutions_pass_their_checks(capsys):
     s7 = _load("solutions_07")
     assert ex.check_ot_pairing(s7.my_pairing) is True
     assert ex.check_straightness(s7.my_straightness) is True
-    assert capsys.readouterr().out.count("correct!") == 16
+    s8 = _load("solutions_08")
+    assert ex.check_decay_average(s8.u_decay) is True
+    assert ex.check_meanflow_sampler(s8.my_sample) is True
+    assert capsys.readouterr().out.count("correct!") == 18
 
 
 def test_unsolved_and_wrong_answers(capsys):
@@ -113,6 +117,16 @@ def _forward_difference(velocity, x, t, h=0.1):
                for i, e in enumerate(torch.eye(2, dtype=x.dtype)))
 
 
+def _sample_with(model, x, n, same_time=False, unit_step=False):
+    """Mean-flow sampling gone wrong: u(x, t, t) (Euler with the instantaneous velocity), or a step of 1."""
+    with torch.no_grad():
+        for k in range(n):
+            t = torch.full((len(x), 1), k / n)
+            s = t if same_time else torch.full((len(x), 1), (k + 1) / n)
+            x = x + (1.0 if unit_step else 1 / n) * model(x, t, s)
+    return x
+
+
 def _in_board(x):
     return ((x >= -2) & (x <= 2)).all(dim=1)
 
@@ -138,6 +152,8 @@ WRONG = {
     "check_ot_pairing": [lambda a, b: torch.arange(6),                                            # identity
                          lambda a, b: b[:, 0].argsort()[a[:, 0].argsort().argsort()]],            # sorted by x
     "check_straightness": [lambda v, x, n: 0.0, "only t = 0"],
+    "check_decay_average": [lambda x, t, s: -x, lambda x, t, s: x * (math.exp(-(s - t)) - 1)],
+    "check_meanflow_sampler": ["instantaneous", "whole steps"],
 }
 
 
@@ -156,6 +172,8 @@ def _materialise(name, answer):
         "one coordinate": lambda v, x, t: 2 * s9.my_divergence(
             lambda y, s: v(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t),
         "swapped t": lambda x, t: ((1 - t) * fm.marginal_velocity(x, t) - x) / t,
+        "instantaneous": lambda m, x, n: _sample_with(m, x, n, same_time=True),
+        "whole steps": lambda m, x, n: _sample_with(m, x, n, unit_step=True),
         "only t = 0": lambda v, x, n: float((v(x, torch.zeros(len(x), 1)) - (fm.euler(v, x, n) - x)).pow(2).sum(1).mean()),
     }
     return named.get(answer, answer) if isinstance(answer, str) else answer

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["01_problem_setup.ipynb", "02_interpolants.ipynb", "03_conditional_vs_marginal_velocity.ipynb",
          "04_training.ipynb", "05_euler_sampling.ipynb", "06_intermediate_distributions.ipynb",
-         "07_straight_paths.ipynb", "09_likelihood_and_score.ipynb"]
+         "07_straight_paths.ipynb", "08_one_step.ipynb", "09_likelihood_and_score.ipynb"]
 
 
 def test_the_notebooks_and_nothing_else():
