@@ -44,22 +44,32 @@ def _log_phi(z: torch.Tensor) -> torch.Tensor:
     return -0.5 * z * z - 0.5 * math.log(2 * math.pi)
 
 
+def _cell_log_weights(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board: Board):
+    """The per-cell terms of the posterior of X_1 given X_t = x (float64 x (n, 2), t (n, 1)).
+
+    Returns alpha_t, beta_t, the rows at t = 0 (beta_t <= 1e-9, where the cell integrals below
+    underflow and X_t carries no information on X_1: the error of that shortcut is of order
+    beta_t), the per-axis Gaussian N(x / beta_t, (alpha_t / beta_t)^2) as mu (n, 1, 2) and
+    s (n, 1, 1), the standardised cell edges lo, hi (n, K, 2), their log masses and the log weight
+    of each cell, log_w (n, K).
+    """
+    alpha_t, beta_t = interpolant.alpha(t), interpolant.beta(t)
+    corners = board.black_cells().to(x.device)
+    at_start = beta_t <= 1e-9
+    safe_beta = torch.where(at_start, torch.ones_like(beta_t), beta_t)
+    mu = (x / safe_beta)[:, None, :]
+    s = (alpha_t / safe_beta)[:, None, :]
+    lo = (corners[None] - mu) / s
+    hi = (corners[None] + board.side - mu) / s
+    log_mass = log_normal_mass(lo, hi)
+    return alpha_t, beta_t, at_start, safe_beta, mu, s, lo, hi, log_mass, log_mass.sum(dim=2)
+
+
 def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board: Board):
     """log p_t(x), E[X_1 | X_t = x] and the coefficients, all float64. x: (n, 2), t: (n, 1) float64."""
     x = x.to(torch.float64)
-    alpha_t, beta_t = interpolant.alpha(t), interpolant.beta(t)
-    corners = board.black_cells().to(x.device)
-    side = board.side
-    # t = 0 (and beta_t below 1e-9, where the cell integrals below underflow): X_t = X_0 carries no
-    # information on X_1; the error of that shortcut is of order beta_t
-    at_start = beta_t <= 1e-9
-    safe_beta = torch.where(at_start, torch.ones_like(beta_t), beta_t)
-    mu = (x / safe_beta)[:, None, :]  # (n, 1, 2)
-    s = (alpha_t / safe_beta)[:, None, :]  # (n, 1, 1)
-    lo = (corners[None] - mu) / s  # (n, K, 2)
-    hi = (corners[None] + side - mu) / s
-    log_mass = log_normal_mass(lo, hi)
-    log_w = log_mass.sum(dim=2)  # (n, K)
+    alpha_t, beta_t, at_start, safe_beta, mu, s, lo, hi, log_mass, log_w = _cell_log_weights(x, t, interpolant, board)
+    corners, side = board.black_cells().to(x.device), board.side
     n_cells = len(corners)
     log_density = (
         torch.logsumexp(log_w, dim=1) - math.log(n_cells) - 2 * torch.log(safe_beta[:, 0] * side)
@@ -174,16 +184,10 @@ def marginal_cell_weights(
     cell, in `board.black_cells()` order). Each row sums to 1; at t = 0 the weights are uniform.
     """
     t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    x64 = x.to(torch.float64)
-    alpha_t, beta_t = interpolant.alpha(t), interpolant.beta(t)
-    corners = board.black_cells().to(x.device)
-    at_start = beta_t <= 1e-9
-    safe_beta = torch.where(at_start, torch.ones_like(beta_t), beta_t)
-    mu = (x64 / safe_beta)[:, None, :]
-    s = (alpha_t / safe_beta)[:, None, :]
-    log_w = log_normal_mass((corners[None] - mu) / s, (corners[None] + board.side - mu) / s).sum(dim=2)
+    terms = _cell_log_weights(x.to(torch.float64), t, interpolant, board)
+    at_start, log_w = terms[2], terms[-1]
     weights = torch.softmax(log_w, dim=1)
-    return torch.where(at_start, torch.full_like(weights, 1.0 / len(corners)), weights)
+    return torch.where(at_start, torch.full_like(weights, 1.0 / weights.shape[1]), weights)
 
 
 def continuity_terms(

@@ -264,6 +264,8 @@ def train_meanflow(model: nn.Module | None = None, recipe: MeanFlowRecipe | None
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 0.5 * (1 + math.cos(math.pi * k / total)))
     from tqdm.auto import tqdm
 
+    from .training import _step
+
     losses: list[float] = []
     start = time.perf_counter()
     n = recipe.batch_size
@@ -272,15 +274,7 @@ def train_meanflow(model: nn.Module | None = None, recipe: MeanFlowRecipe | None
         x_1 = sample_checkerboard(n, generator=generator)
         t, s = sample_intervals(n, recipe, generator)
         loss = meanflow_loss(model, *(z.to(device) for z in (x_0, x_1, t, s)), recipe=recipe)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if recipe.clip_grad_norm is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
-        if not math.isfinite(losses[-1]):
-            raise FloatingPointError(f"the mean-flow loss became {losses[-1]} at iteration {iteration}; try a smaller lr")
+        losses.append(_step(model, optimizer, scheduler, loss, recipe.clip_grad_norm, iteration, recipe.lr))
     seconds = time.perf_counter() - start
     model.eval()
     return MeanFlowResult(model=model, losses=losses, recipe=recipe, seconds=seconds)

@@ -44,6 +44,22 @@ def _lr_factor(schedule: str, step: int, total: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * step / total))  # cosine decay to 0
 
 
+def _step(model: nn.Module, optimizer, scheduler, loss: torch.Tensor, clip_grad_norm: float | None,
+          iteration: int, lr: float) -> float:
+    """One Adam step on `loss` (gradient norm clipped when asked); the loss as a float, which must be finite."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip_grad_norm is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    value = loss.item()
+    if not math.isfinite(value):
+        raise FloatingPointError(f"the loss became {value} at iteration {iteration}: training diverged; "
+                                 f"try a smaller lr (got {lr})")
+    return value
+
+
 def train(
     model: nn.Module,
     recipe: Recipe | None = None,
@@ -138,16 +154,7 @@ def train(
             x_0, x_1 = x_0.to(device), x_1.to(device)
         t = _sample_time(n, recipe.time_sampling, generator).to(device)
         loss = _loss(model, x_0, x_1, t, interpolant, recipe.target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if recipe.clip_grad_norm is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        losses.append(loss.item())
-        if not math.isfinite(losses[-1]):
-            raise FloatingPointError(f"the loss became {losses[-1]} at iteration {iteration}: training diverged; "
-                                     f"try a smaller lr (got {recipe.lr})")
+        losses.append(_step(model, optimizer, scheduler, loss, recipe.clip_grad_norm, iteration, recipe.lr))
         if progress and iteration % 25 == 0:
             bar.set_postfix(loss=f"{sum(losses[-25:]) / len(losses[-25:]):.4f}", refresh=False)
     seconds = time.perf_counter() - start
