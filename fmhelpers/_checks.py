@@ -156,6 +156,20 @@ def check_generator(name: str, generator: Any) -> torch.Generator | None:
     raise TypeError(f"{name} must be a torch.Generator or None, got {type(generator).__name__}")
 
 
+def check_optimiser(owner: Any) -> None:
+    """The optimisation fields every training recipe shares, checked and normalised in place on a
+    frozen dataclass: n_iterations >= 1, lr > 0, adam_beta2 in [0, 1), clip_grad_norm > 0 or None."""
+    set_ = object.__setattr__
+    set_(owner, "n_iterations", check_count("n_iterations", owner.n_iterations, minimum=1))
+    set_(owner, "lr", check_positive("lr", owner.lr))
+    beta2 = check_number("adam_beta2", owner.adam_beta2)
+    if not 0.0 <= beta2 < 1.0:
+        raise ValueError(f"adam_beta2 must be in [0, 1), got {beta2}")
+    set_(owner, "adam_beta2", beta2)
+    if owner.clip_grad_norm is not None:
+        set_(owner, "clip_grad_norm", check_positive("clip_grad_norm", owner.clip_grad_norm))
+
+
 def check_seed(name: str, seed: Any) -> int:
     """An int seed (NumPy ints accepted)."""
     if isinstance(seed, torch.Generator):

@@ -34,6 +34,7 @@ from ._checks import (
     check_count,
     check_flag,
     check_number,
+    check_optimiser,
     check_points,
     check_positive,
     check_seed,
@@ -117,15 +118,8 @@ class MeanFlowRecipe:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "n_iterations", check_count("n_iterations", self.n_iterations, minimum=1))
+        check_optimiser(self)
         set_(self, "batch_size", check_count("batch_size", self.batch_size, minimum=2))
-        set_(self, "lr", check_positive("lr", self.lr))
-        beta2 = check_number("adam_beta2", self.adam_beta2)
-        if not 0.0 <= beta2 < 1.0:
-            raise ValueError(f"adam_beta2 must be in [0, 1), got {beta2}")
-        set_(self, "adam_beta2", beta2)
-        if self.clip_grad_norm is not None:
-            set_(self, "clip_grad_norm", check_positive("clip_grad_norm", self.clip_grad_norm))
         check_choice("target", self.target, MEANFLOW_TARGETS)
         check_choice("intervals", self.intervals, INTERVALS)
         set_(self, "time_mean", check_number("time_mean", self.time_mean))

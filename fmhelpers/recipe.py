@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ._checks import check_choice, check_count, check_number, check_positive, check_seed
+from ._checks import check_choice, check_count, check_optimiser, check_seed
 from .distributions import BOARD, Board, check_board
 from .interpolants import INTERPOLANTS, Interpolant
 from .targets import TARGETS, TIME_SAMPLINGS
@@ -61,9 +61,8 @@ class Recipe:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "n_iterations", check_count("n_iterations", self.n_iterations, minimum=1))
+        check_optimiser(self)
         set_(self, "batch_size", check_count("batch_size", self.batch_size, minimum=1))
-        set_(self, "lr", check_positive("lr", self.lr))
         check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         check_choice("time_sampling", self.time_sampling, TIME_SAMPLINGS)
         check_choice("target", self.target, TARGETS)
@@ -76,12 +75,6 @@ class Recipe:
             set_(self, "ot_block", check_count("ot_block", self.ot_block, minimum=1))
         if self.target == "minibatch" and self.batch_size < 2:
             raise ValueError("batch_size must be >= 2 for target='minibatch' (the batch is its own reference set)")
-        beta2 = check_number("adam_beta2", self.adam_beta2)
-        if not 0.0 <= beta2 < 1.0:
-            raise ValueError(f"adam_beta2 must be in [0, 1), got {beta2}")
-        set_(self, "adam_beta2", beta2)
-        if self.clip_grad_norm is not None:
-            set_(self, "clip_grad_norm", check_positive("clip_grad_norm", self.clip_grad_norm))
         set_(self, "interpolant", _interpolant_name(self.interpolant))
         check_board(self.board)
         set_(self, "seed", check_seed("seed", self.seed))
