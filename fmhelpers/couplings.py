@@ -18,12 +18,15 @@ other coupling.
 
 from __future__ import annotations
 
+import copy
+import time
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-from ._checks import as_field, check_choice, check_count, check_generator, check_points
+from ._checks import as_field, check_choice, check_count, check_flag, check_generator, check_points, check_seed
 from .distributions import sample_gaussian
 
 from .recipe import COUPLINGS, DEFAULT_RECIPE, Recipe, as_recipe
@@ -151,11 +154,6 @@ def reflow(
     Returns:
         the `TrainResult` of the new flow; its `.pair_seconds` is the time spent making pairs.
     """
-    import copy
-    import time
-
-    from torch import nn
-
     from .models import VelocityMLP
     from .training import train
 
@@ -164,10 +162,7 @@ def reflow(
     recipe = as_recipe(REFLOW_RECIPE if recipe is None else recipe, changes)
     if recipe.coupling != "pairs":
         raise ValueError(f"recipe must have coupling='pairs' for reflow, got {recipe.coupling!r}")
-    if not isinstance(warm_start, bool):
-        raise TypeError(f"warm_start must be True or False, got {warm_start!r}")
-    from ._checks import check_seed
-
+    check_flag("warm_start", warm_start)
     seed = check_seed("seed", seed)
     start = time.perf_counter()
     pairs = flow_pairs(model, n_pairs, n_steps=n_steps, solver=solver, generator=torch.Generator().manual_seed(seed))

@@ -20,7 +20,6 @@ pair, or the minibatch estimate of v* (`fm.minibatch_target`), which has far les
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -62,14 +61,17 @@ class MeanFlowMLP(nn.Module):
         self.config = {"hidden": check_count("hidden", hidden, minimum=1),
                        "n_layers": check_count("n_layers", n_layers, minimum=1)}
         if seed is not None:
-            torch.manual_seed(check_seed("seed", seed))
+            seed = check_seed("seed", seed)
         layers: list[nn.Module] = []
         width = 4
-        for _ in range(self.config["n_layers"]):
-            layers += [nn.Linear(width, hidden), nn.GELU()]
-            width = hidden
-        layers.append(nn.Linear(width, 2))
-        self.net = nn.Sequential(*layers)
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):  # the caller's RNG is left alone
+            if seed is not None:
+                torch.manual_seed(seed)
+            for _ in range(self.config["n_layers"]):
+                layers += [nn.Linear(width, hidden), nn.GELU()]
+                width = hidden
+            layers.append(nn.Linear(width, 2))
+            self.net = nn.Sequential(*layers)
 
     def _forward(self, x: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([x, t, s - t], dim=1))
@@ -190,8 +192,14 @@ def meanflow_target(u: Any, x_t: torch.Tensor, t: torch.Tensor, s: torch.Tensor,
     if len(v) != len(x_t):
         raise ValueError(f"v must hold one velocity per point of x_t ({len(x_t)}), got {len(v)}")
     t, s = time_column(t, x_t, "t"), time_column(s, x_t, "s")
-    _, du_dt = torch.func.jvp(u, (x_t, t, s), (v, torch.ones_like(t), torch.zeros_like(s)))
-    return (v + (s - t) * du_dt).detach()
+    return _value_and_target(u, x_t, t, s, v)[1]
+
+
+def _value_and_target(u: Any, x_t: torch.Tensor, t: torch.Tensor, s: torch.Tensor, v: torch.Tensor):
+    """u(x_t, t, s) (with its graph, for the loss) and the detached target, from one JVP: the
+    JVP's primal output is the forward pass itself, so the loss needs no second one."""
+    value, du_dt = torch.func.jvp(u, (x_t, t, s), (v, torch.ones_like(t), torch.zeros_like(s)))
+    return value, (v + (s - t) * du_dt).detach()
 
 
 def meanflow_loss(model: nn.Module, x_0: torch.Tensor, x_1: torch.Tensor, t: torch.Tensor, s: torch.Tensor,
@@ -217,8 +225,8 @@ def meanflow_loss(model: nn.Module, x_0: torch.Tensor, x_1: torch.Tensor, t: tor
     else:
         v = x_1 - x_0
     forward = getattr(model, "_forward", model)
-    target = meanflow_target(forward, x_t, t, s, v)
-    error = (forward(x_t, t, s) - target).pow(2).sum(dim=1)
+    value, target = _value_and_target(forward, x_t, t, s, v)
+    error = (value - target).pow(2).sum(dim=1)
     if recipe.weight_power > 0:
         error = error / (error.detach() + recipe.weight_eps).pow(recipe.weight_power)
     return error.mean()
@@ -254,11 +262,12 @@ def train_meanflow(model: nn.Module | None = None, recipe: MeanFlowRecipe | None
     model.to(device).train()
     generator = torch.Generator().manual_seed(recipe.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, recipe.adam_beta2))
-    total = recipe.n_iterations
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: 0.5 * (1 + math.cos(math.pi * k / total)))
     from tqdm.auto import tqdm
 
-    from .training import _step
+    from .training import _lr_factor, _step
+
+    total = recipe.n_iterations
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: _lr_factor("cosine", k, total))
 
     losses: list[float] = []
     start = time.perf_counter()
