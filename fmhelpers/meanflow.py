@@ -15,7 +15,8 @@ One-step Generative Modeling", written there with time running the other way):
 
 Training regresses u_theta on the right-hand side, with u_theta's own derivative in it, computed
 by `torch.func.jvp` and detached (a "stop-gradient" target); v is the conditional velocity of the
-pair, or the minibatch estimate of v* (`fm.minibatch_target`), which has far less noise.
+pair, or the minibatch estimate of v* (`fm.minibatch_target`), which has far less noise (or, as a
+check of what the identity can reach, the exact v* of our pair).
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ from ._checks import (
 )
 from .distributions import sample_checkerboard, sample_gaussian
 from .interpolants import LinearInterpolant
+from .marginal import marginal_velocity
 from .targets import _minibatch_target
 
-MEANFLOW_TARGETS = ("conditional", "minibatch")
+MEANFLOW_TARGETS = ("conditional", "minibatch", "exact")
 INTERVALS = ("uniform", "logit-normal")
 
 
@@ -94,7 +96,9 @@ class MeanFlowRecipe:
 
     Attributes:
         n_iterations, batch_size, lr, adam_beta2, clip_grad_norm: as in `fm.Recipe` (cosine decay).
-        target: v in the identity: "conditional" (x_1 - x_0) or "minibatch" (the estimate of v*).
+        target: v in the identity: "conditional" (x_1 - x_0), "minibatch" (the estimate of v*) or
+            "exact" (`fm.marginal_velocity`, v* itself: a ceiling check for our pair, not a method,
+            since a real data set has no formula for v*).
         intervals: how (t, s) is drawn: two times from "uniform" or "logit-normal" (the paper's,
             logit of a time ~ N(mean, 1), here mean `time_mean`), sorted so that t <= s.
         equal_fraction: the share of the batch with s = t (plain flow matching there).
@@ -222,6 +226,8 @@ def meanflow_loss(model: nn.Module, x_0: torch.Tensor, x_1: torch.Tensor, t: tor
     x_t = (1 - t) * x_0 + t * x_1
     if recipe.target == "minibatch":
         v = _minibatch_target(x_0, x_1, t, LinearInterpolant())
+    elif recipe.target == "exact":
+        v = marginal_velocity(x_t, t)
     else:
         v = x_1 - x_0
     forward = getattr(model, "_forward", model)

@@ -94,3 +94,15 @@ def test_training_lowers_the_loss_and_is_reproducible():
     assert sum(a.losses[-10:]) < sum(a.losses[:10])
     x = fm.sample_gaussian(100, generator=torch.Generator().manual_seed(0))
     assert fm.meanflow_sample(a.model, x, 2).shape == (100, 2)
+
+
+def test_exact_target_puts_v_star_in_the_identity(gen):
+    model = fm.MeanFlowMLP()
+    x_0, x_1 = fm.sample_gaussian(64, generator=gen), fm.sample_checkerboard(64, generator=gen)
+    t, s = fm.sample_intervals(64, fm.MEANFLOW_RECIPE, gen)
+    x_t = (1 - t) * x_0 + t * x_1
+    exact = fm.MEANFLOW_RECIPE.replace(target="exact")
+    want = (model(x_t, t, s) - fm.meanflow_target(model, x_t, t, s, fm.marginal_velocity(x_t, t))).pow(2).sum(1).mean()
+    got = fm.meanflow_loss(model, x_0, x_1, t, s, recipe=exact)
+    assert torch.allclose(got, want, rtol=1e-5)
+    assert not torch.allclose(fm.meanflow_loss(model, x_0, x_1, t, s), got, rtol=1e-3)  # the estimate is not v*
