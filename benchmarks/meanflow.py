@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """One-step sampling with a mean flow (notebook 08), measured against the default flow.
 
-Run:  python3 tasks.py bench meanflow            (about 3 minutes on 2 cores)
+Run:  python3 tasks.py bench meanflow            (about 4 minutes on 2 cores)
       python3 tasks.py bench meanflow --smoke    (seconds; the test suite runs this)
       python3 tasks.py bench meanflow --table    (the table of the last full run, from its JSON)
 
 In one run: the default recipe (the time every ratio is divided by) and `fm.MEANFLOW_RECIPE`, both
-trained from scratch. Scores at 1, 2 and 4 network evaluations from the same 20,000 points of
+trained from scratch, and a ceiling check: the same mean-flow recipe with the exact v* of our pair
+in the identity (target="exact"), i.e. what the MeanFlow loss reaches with a perfect v. Scores at 1, 2 and 4 network evaluations from the same 20,000 points of
 pi_0: the mean flow with `fm.meanflow_sample`, the default model with Euler, and notebook 07's
 reflow checkpoint with Euler (its cost is in `bench straight`). Goal (issue #11): one evaluation
 puts at least 0.95 of the samples on a black cell with sliced W2 at most 0.04, in at most 3x the
@@ -52,11 +53,16 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"[meanflow] default recipe: {base.seconds:.1f} s", flush=True)
     mean = fm.train_meanflow(fm.MeanFlowMLP(), progress=False, **budget)
     print(f"[meanflow] mean flow: {mean.seconds:.1f} s", flush=True)
+    ceiling = fm.train_meanflow(fm.MeanFlowMLP(), progress=False, target="exact", **budget)
+    print(f"[meanflow] mean flow with the exact v*: {ceiling.seconds:.1f} s", flush=True)
     reflow = fm.load_checkpoint(ROOT / "notebooks" / "checkpoints" / "reflow.pt").model
     rows = {
         "mean flow (fm.MEANFLOW_RECIPE)": {"seconds": mean.seconds,
                                            "scores": {n: _scores(fm.meanflow_sample(mean.model, start, n), target)
                                                       for n in (1, 2, 4)}},
+        "ceiling check: the same with the exact v* as v": {
+            "seconds": ceiling.seconds,
+            "scores": {n: _scores(fm.meanflow_sample(ceiling.model, start, n), target) for n in (1, 2, 4)}},
         "default model, Euler": {"seconds": base.seconds,
                                  "scores": {n: _scores(fm.euler(base.model, start, n), target) for n in (1, 2, 4)}},
         "reflow (notebook 07 checkpoint), Euler": {"seconds": None,

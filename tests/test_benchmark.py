@@ -73,5 +73,6 @@ def test_meanflow_smoke_run_prints_its_table(tmp_path, capsys):
     assert "| mean flow (fm.MEANFLOW_RECIPE) |" in printed and "**not met**" in printed
     assert set(out["rows"]["default model, Euler"]["scores"]) == {"1", "2", "4"}
     assert out["ratio"] > 0
+    assert "ceiling check: the same with the exact v* as v" in out["rows"]
     module.main(["--table", "--out", str(tmp_path / "m.json")])
     assert "| reflow (notebook 07 checkpoint), Euler |" in capsys.readouterr().out
