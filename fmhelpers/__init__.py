@@ -63,7 +63,7 @@ from .likelihood import (
     sample_sde,
     score_from_velocity,
 )
-from .metrics import count_crossings, histogram_tv, in_support_fraction, loss_floor, sliced_wasserstein
+from .metrics import count_crossings, distance_to_board, histogram_tv, in_support_fraction, loss_floor, sliced_wasserstein
 from .plotting import (
     STYLE,
     draw_board,

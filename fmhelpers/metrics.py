@@ -21,6 +21,19 @@ def in_support_fraction(x: torch.Tensor, *, board: Board = BOARD) -> float:
     return in_checkerboard(x, board=board).to(torch.float64).mean().item()
 
 
+def distance_to_board(x: torch.Tensor, *, board: Board = BOARD) -> torch.Tensor:
+    """Distance from each point x, shape (n, 2), to the nearest black cell: 0 on the board.
+
+    It tells a near miss (a sample just over a cell's edge) from a far one; float64 of shape (n,).
+    """
+    check_points("x", x)
+    board = check_board(board)
+    lower = board.black_cells().to(x.device)  # (K, 2)
+    points = x.to(torch.float64)[:, None, :]  # (n, 1, 2)
+    outside = torch.clamp(torch.maximum(lower - points, points - (lower + board.side)), min=0)  # (n, K, 2)
+    return outside.norm(dim=2).min(dim=1).values
+
+
 def sliced_wasserstein(
     x: torch.Tensor, y: torch.Tensor, *, n_projections: int = 256, generator: torch.Generator | None = None
 ) -> float:

@@ -80,3 +80,16 @@ def test_loss_floor_of_the_minibatch_target():
         fm.loss_floor(target="minibatch")
     with pytest.raises(ValueError, match="target"):
         fm.loss_floor(n=100, target="exact")
+
+
+def test_distance_to_board_is_zero_on_it_and_euclidean_off_it():
+    on = fm.sample_checkerboard(500, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(fm.distance_to_board(on), torch.zeros(500, dtype=torch.float64))
+    # (-1.5, -1.5) is the middle of a white cell (column 0, row 0): 0.5 from its black neighbours;
+    # (2.3, -1.5) is 0.3 right of the black cell [1, 2] x [-2, -1]; (2.3, 1.4) is 0.3 right of and 0.4
+    # above the black cell [1, 2] x [0, 1], diagonally off its corner; (-1.9, -0.1) is on a black cell
+    x = torch.tensor([[-1.5, -1.5], [2.3, -1.5], [2.3, 1.4], [-1.9, -0.1]])
+    got = fm.distance_to_board(x)
+    want = torch.tensor([0.5, 0.3, (0.3**2 + 0.4**2) ** 0.5, 0.0], dtype=torch.float64)
+    assert torch.allclose(got, want, atol=1e-6)
+    assert float((got > 0).double().mean()) == pytest.approx(1 - fm.in_support_fraction(x))
