@@ -16,13 +16,16 @@ default's training time. Writes benchmarks/results/meanflow.json.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
 
 import fmhelpers as fm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by the tests
+import _results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_FRACTION, GOAL_W2, GOAL_RATIO = 0.95, 0.04, 3.0
@@ -35,12 +38,7 @@ def _scores(x, target) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny budgets: checks that the script runs")
-    parser.add_argument("--table", action="store_true", help="print the table of the last full run, run nothing")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
-    args = parser.parse_args(argv)
-    out = args.out or ROOT / "benchmarks" / "results" / ("meanflow_smoke.json" if args.smoke else "meanflow.json")
+    args, out = _results.parse(__doc__.splitlines()[0], "meanflow", argv)
     if args.table:
         saved = json.loads(out.read_text())
         print(table(saved))
@@ -76,10 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
               "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"}
     result = json.loads(json.dumps(result))  # the same keys (strings) as a saved run
     print(table(result))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    tmp.replace(out)
+    _results.write(out, result)
     return result
 
 

@@ -25,8 +25,8 @@ It prints markdown tables and writes benchmarks/results/straight.json.
 
 from __future__ import annotations
 
-import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -34,7 +34,9 @@ import torch
 
 import fmhelpers as fm
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by the tests
+import _results  # noqa: E402
+
 STEPS = (1, 2, 4, 8, 100)
 GOAL_FRACTION, GOAL_RATIO = 0.95, 3.0
 
@@ -63,12 +65,7 @@ def assignment_ms(repeats: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny budgets: checks that the script runs")
-    parser.add_argument("--table", action="store_true", help="print the table of the last full run, run nothing")
-    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
-    args = parser.parse_args(argv)
-    out = args.out or ROOT / "benchmarks" / "results" / ("straight_smoke.json" if args.smoke else "straight.json")
+    args, out = _results.parse(__doc__.splitlines()[0], "straight", argv)
     if args.table:
         saved = json.loads(out.read_text())
         for row in saved["rows"]:  # JSON keys are strings
@@ -116,10 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
               "goal_met_by": [r["method"] for r in met], "smoke": smoke,
               "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"}
     print(table(result))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    tmp.replace(out)
+    _results.write(out, result)
     return result
 
 

@@ -1,0 +1,28 @@
+"""What the notebook benchmarks (straight.py, meanflow.py) share: the --smoke / --table / --out
+command line and writing the result JSON atomically."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse(description: str, name: str, argv: list[str] | None) -> tuple[argparse.Namespace, Path]:
+    """The parsed arguments and the JSON path: --out, else results/<name>.json (<name>_smoke.json)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--smoke", action="store_true", help="tiny budgets: checks that the script runs")
+    parser.add_argument("--table", action="store_true", help="print the table of the last full run, run nothing")
+    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
+    args = parser.parse_args(argv)
+    return args, args.out or RESULTS / (f"{name}_smoke.json" if args.smoke else f"{name}.json")
+
+
+def write(out: Path, result: dict) -> None:
+    """Write `result` as JSON to `out` through a temporary file, so a crash never leaves half a file."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=1))
+    tmp.replace(out)
