@@ -54,18 +54,16 @@ def main(argv: list[str] | None = None) -> dict:
     ceiling = fm.train_meanflow(fm.MeanFlowMLP(), progress=False, target="exact", **budget)
     print(f"[meanflow] mean flow with the exact v*: {ceiling.seconds:.1f} s", flush=True)
     reflow = fm.load_checkpoint(ROOT / "notebooks" / "checkpoints" / "reflow.pt").model
+
+    def row(seconds, sampler):
+        return {"seconds": seconds, "scores": {n: _scores(sampler(start, n), target) for n in (1, 2, 4)}}
+
     rows = {
-        "mean flow (fm.MEANFLOW_RECIPE)": {"seconds": mean.seconds,
-                                           "scores": {n: _scores(fm.meanflow_sample(mean.model, start, n), target)
-                                                      for n in (1, 2, 4)}},
-        "ceiling check: the same with the exact v* as v": {
-            "seconds": ceiling.seconds,
-            "scores": {n: _scores(fm.meanflow_sample(ceiling.model, start, n), target) for n in (1, 2, 4)}},
-        "default model, Euler": {"seconds": base.seconds,
-                                 "scores": {n: _scores(fm.euler(base.model, start, n), target) for n in (1, 2, 4)}},
-        "reflow (notebook 07 checkpoint), Euler": {"seconds": None,
-                                                   "scores": {n: _scores(fm.euler(reflow, start, n), target)
-                                                              for n in (1, 2, 4)}},
+        "mean flow (fm.MEANFLOW_RECIPE)": row(mean.seconds, lambda x, n: fm.meanflow_sample(mean.model, x, n)),
+        "ceiling check: the same with the exact v* as v": row(ceiling.seconds,
+                                                             lambda x, n: fm.meanflow_sample(ceiling.model, x, n)),
+        "default model, Euler": row(base.seconds, lambda x, n: fm.euler(base.model, x, n)),
+        "reflow (notebook 07 checkpoint), Euler": row(None, lambda x, n: fm.euler(reflow, x, n)),
     }
     ratio = mean.seconds / base.seconds
     one = rows["mean flow (fm.MEANFLOW_RECIPE)"]["scores"][1]
