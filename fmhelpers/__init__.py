@@ -49,6 +49,7 @@ from .meanflow import (
     MeanFlowRecipe,
     MeanFlowResult,
     average_velocity,
+    fit_one_step,
     meanflow_loss,
     meanflow_sample,
     meanflow_target,

@@ -259,30 +259,71 @@ def train_meanflow(model: nn.Module | None = None, recipe: MeanFlowRecipe | None
     model = MeanFlowMLP() if model is None else model
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module (e.g. fm.MeanFlowMLP()), got {type(model).__name__}")
+    recipe, device = _setup(model, recipe, changes, progress, device)
+    n = recipe.batch_size
+
+    def batch_loss(generator):
+        x_0 = sample_gaussian(n, generator=generator)
+        x_1 = sample_checkerboard(n, generator=generator)
+        t, s = sample_intervals(n, recipe, generator)
+        return meanflow_loss(model, *(z.to(device) for z in (x_0, x_1, t, s)), recipe=recipe)
+
+    return _optimise(model, recipe, device, batch_loss, progress, "mean flow")
+
+
+def fit_one_step(model: nn.Module, x_0: torch.Tensor, x_1: torch.Tensor, recipe: MeanFlowRecipe | None = None, *,
+                 progress: bool = True, device: Any = None, **changes: Any) -> MeanFlowResult:
+    """Regress u_theta(x_0, 0, 1) directly on x_1 - x_0 for given pairs (a diagnostic, not a method).
+
+    With the pairs of the exact flow (`fm.flow_pairs(fm.marginal_velocity, ...)`) this measures how
+    well the network can represent the one map that one step uses, when it is told that map at
+    every pair: the ceiling of the network, where `target="exact"` is the ceiling of the loss. A
+    real data set has no such pairs. Each step draws `recipe.batch_size` pairs at random (seeded by
+    `recipe.seed`); of the recipe only the optimiser fields are used (n_iterations, batch_size, lr,
+    adam_beta2, clip_grad_norm, seed), with Adam and cosine decay as in `train_meanflow`.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (e.g. fm.MeanFlowMLP()), got {type(model).__name__}")
+    check_points("x_0", x_0)
+    check_points("x_1", x_1)
+    if len(x_0) != len(x_1):
+        raise ValueError(f"x_0 and x_1 must hold the same number of points, got {len(x_0)} and {len(x_1)}")
+    recipe, device = _setup(model, recipe, changes, progress, device)
+    x_0, step = x_0.detach().to(device), (x_1 - x_0).detach().to(device)
+    zeros = torch.zeros(recipe.batch_size, 1, dtype=x_0.dtype, device=device)
+
+    def batch_loss(generator):
+        rows = torch.randint(0, len(x_0), (recipe.batch_size,), generator=generator).to(device)
+        return (model(x_0[rows], zeros, zeros + 1) - step[rows]).pow(2).sum(dim=1).mean()
+
+    return _optimise(model, recipe, device, batch_loss, progress, "one-step fit")
+
+
+def _setup(model: nn.Module, recipe: Any, changes: dict, progress: Any, device: Any):
+    """The recipe (with `changes` applied) and the device of a training call, both checked."""
     recipe = MEANFLOW_RECIPE if recipe is None else recipe
     if not isinstance(recipe, MeanFlowRecipe):
         raise TypeError(f"recipe must be an fm.MeanFlowRecipe, got {type(recipe).__name__}")
     recipe = recipe.replace(**changes) if changes else recipe
     check_flag("progress", progress)
-    device = module_device(model) if device is None else resolve_device(device)
-    model.to(device).train()
-    generator = torch.Generator().manual_seed(recipe.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, recipe.adam_beta2))
+    return recipe, (module_device(model) if device is None else resolve_device(device))
+
+
+def _optimise(model: nn.Module, recipe: MeanFlowRecipe, device, batch_loss, progress: bool, desc: str) -> MeanFlowResult:
+    """Adam with cosine decay on batch_loss(generator), the generator seeded with the recipe's seed."""
     from tqdm.auto import tqdm
 
     from .training import _lr_factor, _step
 
+    model.to(device).train()
+    generator = torch.Generator().manual_seed(recipe.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, recipe.adam_beta2))
     total = recipe.n_iterations
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: _lr_factor("cosine", k, total))
-
     losses: list[float] = []
     start = time.perf_counter()
-    n = recipe.batch_size
-    for iteration in tqdm(range(total), desc="mean flow", disable=not progress, mininterval=0.5):
-        x_0 = sample_gaussian(n, generator=generator)
-        x_1 = sample_checkerboard(n, generator=generator)
-        t, s = sample_intervals(n, recipe, generator)
-        loss = meanflow_loss(model, *(z.to(device) for z in (x_0, x_1, t, s)), recipe=recipe)
+    for iteration in tqdm(range(total), desc=desc, disable=not progress, mininterval=0.5):
+        loss = batch_loss(generator)
         losses.append(_step(model, optimizer, scheduler, loss, recipe.clip_grad_norm, iteration, recipe.lr))
     seconds = time.perf_counter() - start
     model.eval()
@@ -338,4 +379,4 @@ def average_velocity(velocity: Any, x: torch.Tensor, t: float, s: float, *, n_st
 
 
 __all__ = ["INTERVALS", "MEANFLOW_RECIPE", "MEANFLOW_TARGETS", "MeanFlowMLP", "MeanFlowRecipe", "MeanFlowResult",
-           "average_velocity", "meanflow_loss", "meanflow_sample", "meanflow_target", "sample_intervals", "train_meanflow"]
+           "average_velocity", "fit_one_step", "meanflow_loss", "meanflow_sample", "meanflow_target", "sample_intervals", "train_meanflow"]

@@ -59,6 +59,7 @@ POINT_CALLS = {
     "divergence": lambda bad: fm.divergence(MODEL, bad, 0.5),
     "sample_sde": lambda bad: fm.sample_sde(MODEL, bad, 2),
     "plot_samples": lambda bad: fm.plot_samples(bad),
+    "fit_one_step": lambda bad: fm.fit_one_step(fm.MeanFlowMLP(), bad, GOOD, n_iterations=1, progress=False),
     "plot_quiver points": lambda bad: fm.plot_quiver(bad, GOOD),
     "plot_quiver vectors": lambda bad: fm.plot_quiver(GOOD, bad),
 }
@@ -472,6 +473,7 @@ EVERY = {
     "meanflow_target": (lambda: fm.meanflow_target("u", GOOD, torch.zeros(2, 1), torch.zeros(2, 1), GOOD), TypeError, "u"),
     "sample_intervals": (lambda: fm.sample_intervals(0, fm.MEANFLOW_RECIPE), ValueError, "n"),
     "train_meanflow": (lambda: fm.train_meanflow("mlp"), TypeError, "model"),
+    "fit_one_step": (lambda: fm.fit_one_step(fm.MeanFlowMLP(), GOOD, GOOD[:1], progress=False), ValueError, "x_1"),
     "flow_pairs": (lambda: fm.flow_pairs(MODEL, 10, solver="rk5"), ValueError, "solver"),
     "ot_permutation": (lambda: fm.ot_permutation(GOOD, GOOD[:1]), ValueError, "x_1"),
     "pairing_cost": (lambda: fm.pairing_cost(GOOD, torch.zeros(3, 3)), ValueError, "x_1"),

@@ -74,5 +74,8 @@ def test_meanflow_smoke_run_prints_its_table(tmp_path, capsys):
     assert set(out["rows"]["default model, Euler"]["scores"]) == {"1", "2", "4"}
     assert out["ratio"] > 0
     assert "ceiling check: the same with the exact v* as v" in out["rows"]
+    direct = [name for name in out["rows"] if name.startswith("diagnostic:")]
+    assert len(direct) == 1 and set(out["rows"][direct[0]]["scores"]) == {"1"}  # trained for (0, 1) only
+    assert "| - | - |" in printed
     module.main(["--table", "--out", str(tmp_path / "m.json")])
     assert "| reflow (notebook 07 checkpoint), Euler |" in capsys.readouterr().out

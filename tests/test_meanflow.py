@@ -96,6 +96,18 @@ def test_training_lowers_the_loss_and_is_reproducible():
     assert fm.meanflow_sample(a.model, x, 2).shape == (100, 2)
 
 
+def test_fit_one_step_learns_a_known_map_and_is_reproducible(gen):
+    x_0 = fm.sample_gaussian(2000, generator=gen)
+    x_1 = 0.5 * x_0 + torch.tensor([1.0, -1.0])  # the map one step must learn: u(x, 0, 1) = -x / 2 + (1, -1)
+    a = fm.fit_one_step(fm.MeanFlowMLP(), x_0, x_1, n_iterations=400, progress=False)
+    b = fm.fit_one_step(fm.MeanFlowMLP(), x_0, x_1, n_iterations=400, progress=False)
+    assert a.losses == b.losses and len(a.losses) == 400
+    x = fm.sample_gaussian(500, generator=gen)
+    error = (fm.meanflow_sample(a.model, x, 1) - (0.5 * x + torch.tensor([1.0, -1.0]))).norm(dim=1)
+    assert float(error.mean()) < 0.05, float(error.mean())
+    assert a.losses[-1] < 0.01 * a.losses[0]
+
+
 def test_exact_target_puts_v_star_in_the_identity(gen):
     model = fm.MeanFlowMLP()
     x_0, x_1 = fm.sample_gaussian(64, generator=gen), fm.sample_checkerboard(64, generator=gen)
