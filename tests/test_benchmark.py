@@ -6,9 +6,16 @@ from pathlib import Path
 
 import numpy as np
 
-_SPEC = importlib.util.spec_from_file_location("benchmark", Path(__file__).resolve().parents[1] / "benchmarks" / "benchmark.py")
-benchmark = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(benchmark)
+
+def _load(name: str):
+    """A script of benchmarks/ as a module (they are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+benchmark = _load("benchmark")
 
 
 def test_smoke_run_prints_a_table_and_writes_json(tmp_path, capsys):
@@ -37,9 +44,7 @@ def test_the_baseline_sampler_is_the_checkerboard():
 
 
 def test_likelihood_smoke_run_prints_its_tables(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("likelihood_bench", Path(__file__).resolve().parents[1] / "benchmarks" / "likelihood.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load("likelihood")
     out = module.main(["--smoke", "--out", str(tmp_path / "l.json")])
     printed = capsys.readouterr().out
     assert "| 0.9 | rk4 |" in printed and "| default recipe | 4 |" in printed and "goal" in printed
@@ -49,9 +54,7 @@ def test_likelihood_smoke_run_prints_its_tables(tmp_path, capsys):
 
 
 def test_straight_smoke_run_prints_its_table(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("straight_bench", Path(__file__).resolve().parents[1] / "benchmarks" / "straight.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load("straight")
     out = module.main(["--smoke", "--out", str(tmp_path / "s.json")])
     printed = capsys.readouterr().out
     methods = [r["method"] for r in out["rows"]]
@@ -65,9 +68,7 @@ def test_straight_smoke_run_prints_its_table(tmp_path, capsys):
 
 
 def test_meanflow_smoke_run_prints_its_table(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("meanflow_bench", Path(__file__).resolve().parents[1] / "benchmarks" / "meanflow.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _load("meanflow")
     out = module.main(["--smoke", "--out", str(tmp_path / "m.json")])
     printed = capsys.readouterr().out
     assert "| mean flow (fm.MEANFLOW_RECIPE) |" in printed and "**not met**" in printed
