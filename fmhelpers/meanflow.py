@@ -289,12 +289,15 @@ def fit_one_step(model: nn.Module, x_0: torch.Tensor, x_1: torch.Tensor, recipe:
     if len(x_0) != len(x_1):
         raise ValueError(f"x_0 and x_1 must hold the same number of points, got {len(x_0)} and {len(x_1)}")
     recipe, device = _setup(model, recipe, changes, progress, device)
-    x_0, step = x_0.detach().to(device), (x_1 - x_0).detach().to(device)
-    zeros = torch.zeros(recipe.batch_size, 1, dtype=x_0.dtype, device=device)
+    dtype = next(model.parameters()).dtype
+    x_0, step = x_0.detach().to(device, dtype), (x_1 - x_0).detach().to(device)
+    t = torch.zeros(recipe.batch_size, 1, dtype=dtype, device=device)
+    s = torch.ones_like(t)
+    forward = getattr(model, "_forward", model)  # the pairs were checked above, not again at every step
 
     def batch_loss(generator):
         rows = torch.randint(0, len(x_0), (recipe.batch_size,), generator=generator).to(device)
-        return (model(x_0[rows], zeros, zeros + 1) - step[rows]).pow(2).sum(dim=1).mean()
+        return (forward(x_0[rows], t, s).to(step.dtype) - step[rows]).pow(2).sum(dim=1).mean()
 
     return _optimise(model, recipe, device, batch_loss, progress, "one-step fit")
 
