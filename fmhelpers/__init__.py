@@ -44,6 +44,7 @@ from .couplings import (
     straightness,
 )
 from .meanflow import (
+    INDEPENDENT_MEANFLOW_RECIPE,
     MEANFLOW_RECIPE,
     MeanFlowMLP,
     MeanFlowRecipe,

@@ -16,7 +16,9 @@ One-step Generative Modeling", written there with time running the other way):
 Training regresses u_theta on the right-hand side, with u_theta's own derivative in it, computed
 by `torch.func.jvp` and detached (a "stop-gradient" target); v is the conditional velocity of the
 pair, or the minibatch estimate of v* (`fm.minibatch_target`), which has far less noise (or, as a
-check of what the identity can reach, the exact v* of our pair).
+check of what the identity can reach, the exact v* of our pair). The pairs (x_0, x_1) may be drawn
+apart or matched by minibatch optimal transport (`fm.couple`), which straightens the flow whose
+average velocity is learnt; `fm.MEANFLOW_RECIPE` does that (benchmarks/NOTES.md, round 8).
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ from ._checks import (
     resolve_device,
     time_column,
 )
+from .couplings import couple
 from .distributions import sample_checkerboard, sample_gaussian
 from .interpolants import LinearInterpolant
 from .marginal import marginal_velocity
 from .targets import _minibatch_target
 
 MEANFLOW_TARGETS = ("conditional", "minibatch", "exact")
+MEANFLOW_COUPLINGS = ("independent", "ot")
 INTERVALS = ("uniform", "logit-normal")
 
 
@@ -99,6 +103,10 @@ class MeanFlowRecipe:
         target: v in the identity: "conditional" (x_1 - x_0), "minibatch" (the estimate of v*) or
             "exact" (`fm.marginal_velocity`, v* itself: a ceiling check for our pair, not a method,
             since a real data set has no formula for v*).
+        coupling: how x_0 and x_1 are paired: "independent" (drawn apart) or "ot" (minibatch
+            optimal transport, `fm.couple`, in blocks of `ot_block` rows; None: the whole batch).
+            The minibatch and exact targets are fields of independent pairs, so "ot" needs
+            target="conditional".
         intervals: how (t, s) is drawn: two times from "uniform" or "logit-normal" (the paper's,
             logit of a time ~ N(mean, 1), here mean `time_mean`), sorted so that t <= s.
         equal_fraction: the share of the batch with s = t (plain flow matching there).
@@ -108,17 +116,19 @@ class MeanFlowRecipe:
         seed: seeds the batches.
     """
 
-    n_iterations: int = 3000
+    n_iterations: int = 4500
     batch_size: int = 512
-    lr: float = 1e-2
+    lr: float = 3e-2
     adam_beta2: float = 0.99
     clip_grad_norm: float | None = 1.0
-    target: str = "minibatch"
+    target: str = "conditional"
+    coupling: str = "ot"
+    ot_block: int | None = 128
     intervals: str = "logit-normal"
-    time_mean: float = 0.8
-    equal_fraction: float = 0.5
+    time_mean: float = 0.0
+    equal_fraction: float = 0.25
     one_step_fraction: float = 0.0
-    weight_power: float = 0.0
+    weight_power: float = 0.5
     weight_eps: float = 1e-3
     seed: int = 0
 
@@ -127,6 +137,12 @@ class MeanFlowRecipe:
         check_optimiser(self)
         set_(self, "batch_size", check_count("batch_size", self.batch_size, minimum=2))
         check_choice("target", self.target, MEANFLOW_TARGETS)
+        check_choice("coupling", self.coupling, MEANFLOW_COUPLINGS)
+        if self.coupling != "independent" and self.target != "conditional":
+            raise ValueError(f"target={self.target!r} is a velocity field of independent pairs, so "
+                             f"coupling={self.coupling!r} needs target='conditional' (or coupling='independent')")
+        if self.ot_block is not None:
+            set_(self, "ot_block", check_count("ot_block", self.ot_block, minimum=1))
         check_choice("intervals", self.intervals, INTERVALS)
         set_(self, "time_mean", check_number("time_mean", self.time_mean))
         share = check_number("equal_fraction", self.equal_fraction)
@@ -155,10 +171,16 @@ class MeanFlowRecipe:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-# The best of the levers measured in benchmarks/NOTES.md, round 8: the minibatch estimate of v* as
-# v, half the batch with s = t, times from a logit-normal centred at logit 0.8 (later times),
-# plain squared error (the paper's adaptive weighting helped only with the noisier target u_t).
+# The best of the levers measured in benchmarks/NOTES.md, round 8 (fourth session): pairs matched by
+# minibatch OT in blocks of 128 with their own velocity x_1 - x_0 as v, a quarter of the batch with
+# s = t, logit-normal times centred at 0, adaptive weighting with p = 1/2, 4500 steps at 3e-2.
 MEANFLOW_RECIPE = MeanFlowRecipe()
+# The best recipe with independent pairs (round 8, first session): the minibatch estimate of v* as
+# v, half the batch with s = t, later times (logit-normal centred at 0.8), plain squared error,
+# 3000 steps at 1e-2. About 0.88 on the board at one evaluation where MEANFLOW_RECIPE is near 0.95.
+INDEPENDENT_MEANFLOW_RECIPE = MEANFLOW_RECIPE.replace(
+    coupling="independent", ot_block=None, target="minibatch", time_mean=0.8, equal_fraction=0.5, weight_power=0.0,
+    n_iterations=3000, lr=1e-2)
 
 
 def sample_intervals(n: int, recipe: MeanFlowRecipe, generator: torch.Generator | None = None):
@@ -212,7 +234,8 @@ def meanflow_loss(model: nn.Module, x_0: torch.Tensor, x_1: torch.Tensor, t: tor
 
     target = v + (s - t) * (du/dx v + du/dt), with u = model and the derivative taken by one
     `torch.func.jvp` along the tangent (v, 1, 0), detached; loss = weighted mean of
-    ||u(x_t, t, s) - target||^2.
+    ||u(x_t, t, s) - target||^2. Row i of x_0 is paired with row i of x_1 as given (`train_meanflow`
+    matches them first when the recipe's coupling is "ot").
     """
     if not isinstance(recipe, MeanFlowRecipe):
         raise TypeError(f"recipe must be an fm.MeanFlowRecipe, got {type(recipe).__name__}")
@@ -254,7 +277,7 @@ def train_meanflow(model: nn.Module | None = None, recipe: MeanFlowRecipe | None
     """Train a `MeanFlowMLP` (in place) with Adam and cosine decay on `meanflow_loss`.
 
     Each iteration draws x_0 ~ pi_0, x_1 ~ pi_1 and (t, s) (`sample_intervals`) from one generator
-    seeded with the recipe's seed.
+    seeded with the recipe's seed; with coupling "ot", x_1 is reordered to match x_0 first.
     """
     model = MeanFlowMLP() if model is None else model
     if not isinstance(model, nn.Module):
@@ -265,6 +288,8 @@ def train_meanflow(model: nn.Module | None = None, recipe: MeanFlowRecipe | None
     def batch_loss(generator):
         x_0 = sample_gaussian(n, generator=generator)
         x_1 = sample_checkerboard(n, generator=generator)
+        if recipe.coupling == "ot":
+            x_1 = couple(x_0, x_1, "ot", block_size=recipe.ot_block)
         t, s = sample_intervals(n, recipe, generator)
         return meanflow_loss(model, *(z.to(device) for z in (x_0, x_1, t, s)), recipe=recipe)
 
@@ -381,5 +406,5 @@ def average_velocity(velocity: Any, x: torch.Tensor, t: float, s: float, *, n_st
     return (end - x) / (s - t)
 
 
-__all__ = ["INTERVALS", "MEANFLOW_RECIPE", "MEANFLOW_TARGETS", "MeanFlowMLP", "MeanFlowRecipe", "MeanFlowResult",
+__all__ = ["INDEPENDENT_MEANFLOW_RECIPE", "INTERVALS", "MEANFLOW_COUPLINGS", "MEANFLOW_RECIPE", "MEANFLOW_TARGETS", "MeanFlowMLP", "MeanFlowRecipe", "MeanFlowResult",
            "average_velocity", "fit_one_step", "meanflow_loss", "meanflow_sample", "meanflow_target", "sample_intervals", "train_meanflow"]

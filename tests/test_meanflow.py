@@ -113,8 +113,36 @@ def test_exact_target_puts_v_star_in_the_identity(gen):
     x_0, x_1 = fm.sample_gaussian(64, generator=gen), fm.sample_checkerboard(64, generator=gen)
     t, s = fm.sample_intervals(64, fm.MEANFLOW_RECIPE, gen)
     x_t = (1 - t) * x_0 + t * x_1
-    exact = fm.MEANFLOW_RECIPE.replace(target="exact")
+    exact = fm.INDEPENDENT_MEANFLOW_RECIPE.replace(target="exact")
     want = (model(x_t, t, s) - fm.meanflow_target(model, x_t, t, s, fm.marginal_velocity(x_t, t))).pow(2).sum(1).mean()
     got = fm.meanflow_loss(model, x_0, x_1, t, s, recipe=exact)
     assert torch.allclose(got, want, rtol=1e-5)
-    assert not torch.allclose(fm.meanflow_loss(model, x_0, x_1, t, s), got, rtol=1e-3)  # the estimate is not v*
+    estimate = fm.meanflow_loss(model, x_0, x_1, t, s, recipe=fm.INDEPENDENT_MEANFLOW_RECIPE)
+    assert not torch.allclose(estimate, got, rtol=1e-3)  # the estimate is not v*
+
+
+def test_ot_coupling_trains_on_matched_pairs():
+    """With coupling "ot", the first step's loss is the loss of the batch with x_1 matched to x_0
+    (blocks of ot_block rows); with "independent" it is the loss of the pairs as drawn."""
+    recipe = fm.MEANFLOW_RECIPE.replace(n_iterations=1, ot_block=64)
+    g = torch.Generator().manual_seed(recipe.seed)
+    x_0 = fm.sample_gaussian(recipe.batch_size, generator=g)
+    x_1 = fm.sample_checkerboard(recipe.batch_size, generator=g)
+    t, s = fm.sample_intervals(recipe.batch_size, recipe, g)
+    matched = fm.couple(x_0, x_1, "ot", block_size=64)
+    assert fm.pairing_cost(x_0, matched) < 0.5 * fm.pairing_cost(x_0, x_1)
+    for coupling, pairs in (("ot", matched), ("independent", x_1)):
+        want = fm.meanflow_loss(fm.MeanFlowMLP(), x_0, pairs, t, s, recipe=recipe)
+        got = fm.train_meanflow(fm.MeanFlowMLP(), recipe, coupling=coupling, progress=False).losses[0]
+        assert got == pytest.approx(float(want.detach()), rel=1e-6)
+
+
+@pytest.mark.parametrize("changes, name", [
+    ({"coupling": "pairs"}, "coupling"),
+    ({"target": "minibatch"}, "coupling"),
+    ({"coupling": "ot", "target": "exact"}, "target"),
+    ({"ot_block": 0}, "ot_block"),
+])
+def test_recipe_refuses_bad_couplings(changes, name):
+    with pytest.raises(ValueError, match=name):
+        fm.MEANFLOW_RECIPE.replace(**changes)
