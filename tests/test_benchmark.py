@@ -74,7 +74,9 @@ def test_meanflow_smoke_run_prints_its_table(tmp_path, capsys):
     assert "| mean flow (fm.MEANFLOW_RECIPE) |" in printed and "**not met**" in printed
     assert set(out["rows"]["default model, Euler"]["scores"]) == {"1", "2", "4"}
     assert out["ratio"] > 0
-    assert "ceiling check: the same with the exact v* as v" in out["rows"]
+    assert "ceiling check: the independent recipe with the exact v* as v" in out["rows"]
+    assert "mean flow, independent pairs (fm.INDEPENDENT_MEANFLOW_RECIPE)" in out["rows"]
+    assert out["recipe"]["coupling"] == "ot"
     direct = [name for name in out["rows"] if name.startswith("diagnostic:")]
     assert len(direct) == 1 and set(out["rows"][direct[0]]["scores"]) == {"1"}  # trained for (0, 1) only
     assert "| - | - |" in printed
