@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One-step sampling with a mean flow (notebook 08), measured against the default flow.
 
-Run:  python3 tasks.py bench meanflow            (about 5 minutes on 2 cores)
+Run:  python3 tasks.py bench meanflow            (about 6 minutes on 2 cores)
       python3 tasks.py bench meanflow --smoke    (seconds; the test suite runs this)
       python3 tasks.py bench meanflow --table    (the table of the last full run, from its JSON)
 
