@@ -1,9 +1,23 @@
 """fmhelpers: the small, tested package behind the flow matching notebooks.
 
-Modules, in the order the notebooks teach them: distributions, interpolants, marginal, models,
-targets (what v_theta regresses on), recipe, training (the loop), checkpoints, solvers, couplings (straighter paths), meanflow (one step), metrics,
-likelihood (the flow as a density, and the score), plotting, widgets. Everything public is importable from the top: `import fmhelpers as fm`.
-`fm.widgets` (sliders, which need ipywidgets) is imported only when first used.
+The modules, from the ground up (an import only goes down this list; tests/test_layers.py checks it):
+
+    _checks        input checks and devices
+    distributions  pi_0 and pi_1: the Gaussian and the checkerboard
+    interpolants   the path x_t = alpha_t x_0 + beta_t x_1, and its conversions between velocity,
+                   posterior mean and score
+    marginal       the exact marginal field v*, density and score of our pair
+    solvers        fixed-step ODE solvers
+    models         the networks, in one table (MODELS)
+    targets        what a network regresses on, and the flow matching loss
+    couplings      which x_1 goes with each x_0, and the one batch draw of every trainer
+    recipes        every choice of a training run, and the named recipes
+    training       the one training loop (fit) and the flow trainer (train)
+    reflow, meanflow, likelihood            methods built on the above
+    metrics, plotting, widgets, checkpoints, exercises   tools that look at results
+
+Everything public is importable from the top: `import fmhelpers as fm`. `fm.widgets` (sliders,
+which need ipywidgets) is imported only when first used.
 """
 
 import importlib as _importlib
@@ -12,6 +26,7 @@ from ._checks import best_device
 from .distributions import (
     BOARD,
     Board,
+    black_cell_index,
     black_cells,
     checkerboard_density,
     in_checkerboard,
@@ -24,31 +39,30 @@ from .marginal import (
     marginal_cell_weights,
     marginal_density,
     marginal_posterior_mean,
+    marginal_score,
     marginal_velocity,
 )
-from .models import VelocityMLP
+from .solvers import SOLVERS, euler, heun, integrate, midpoint, rk4
+from .models import MODELS, ClassifierMLP, ConditionalMLP, MeanFlowMLP, VelocityMLP, build_model
 from .targets import TARGETS, TIME_SAMPLINGS, cfm_loss, minibatch_target, sample_time
-from .recipe import DEFAULT_RECIPE, Recipe
-from .training import TrainResult, train
-from .checkpoints import Checkpoint, load_checkpoint, load_or_train, save_checkpoint
-from .solvers import SOLVERS, euler, heun, midpoint, rk4
-from .couplings import (
-    COUPLINGS,
-    OT_RECIPE,
-    REFLOW_RECIPE,
-    couple,
-    flow_pairs,
-    ot_permutation,
-    pairing_cost,
-    reflow,
-    straightness,
-)
-from .meanflow import (
+from .couplings import COUPLINGS, couple, draw_batch, ot_permutation, pairing
+from .recipes import (
+    CONDITIONAL_TARGET_RECIPE,
+    DEFAULT_RECIPE,
     INDEPENDENT_MEANFLOW_RECIPE,
     MEANFLOW_RECIPE,
-    MeanFlowMLP,
+    ONE_STEP_FIT_RECIPE,
+    OT_RECIPE,
+    RECIPES,
+    REFLOW_RECIPE,
+    WRITEUP_RECIPE,
     MeanFlowRecipe,
-    MeanFlowResult,
+    Optimiser,
+    Recipe,
+)
+from .training import TrainResult, fit, train
+from .reflow import flow_pairs, reflow
+from .meanflow import (
     average_velocity,
     fit_one_step,
     meanflow_loss,
@@ -61,11 +75,19 @@ from .likelihood import (
     divergence,
     gaussian_log_density,
     log_likelihood,
-    marginal_score,
     sample_sde,
     score_from_velocity,
 )
-from .metrics import count_crossings, distance_to_board, histogram_tv, in_support_fraction, loss_floor, sliced_wasserstein
+from .metrics import (
+    count_crossings,
+    distance_to_board,
+    histogram_tv,
+    in_support_fraction,
+    loss_floor,
+    pairing_cost,
+    sliced_wasserstein,
+    straightness,
+)
 from .plotting import (
     STYLE,
     draw_board,
@@ -79,9 +101,10 @@ from .plotting import (
     plot_velocity_field,
     velocity_grid,
 )
+from .checkpoints import Checkpoint, load_checkpoint, load_or_train, save_checkpoint
 from . import exercises
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [name for name in dir() if not name.startswith("_")] + ["widgets"]
 

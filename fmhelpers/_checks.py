@@ -2,7 +2,8 @@
 
 The contracts they enforce, once, at each public entry point:
 
-- points: a floating-point torch.Tensor of shape (n, 2), every value finite (no NaN, no inf);
+- points: a floating-point torch.Tensor of shape (n, 2) (or (n, d) where a function works in any
+  dimension), every value finite (no NaN, no inf);
 - times: a float, or a tensor of shape (), (n,) or (n, 1), in [0, 1]; inside the package always (n, 1);
 - generators: a `torch.Generator` or None (an int is refused with a hint to seed one);
 - devices: None means "leave it where it is": new tensors are made on the CPU, a model stays on
@@ -82,15 +83,21 @@ def check_finite(name: str, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def check_points(name: str, x: Any) -> torch.Tensor:
-    """Check that `x` is a finite floating-point tensor of shape (n, 2)."""
+def check_points(name: str, x: Any, *, dim: int | None = 2, min_rows: int = 0) -> torch.Tensor:
+    """Check that `x` is a finite floating-point tensor of shape (n, dim) with n >= min_rows.
+
+    dim=None accepts any number of columns (a function that works in any dimension).
+    """
+    form = f"(n, {dim})" if dim is not None else "(n, d)"
     if not isinstance(x, torch.Tensor):
         hint = " (use torch.as_tensor(...) first)" if isinstance(x, np.ndarray) else ""
-        raise TypeError(f"{name} must be a torch.Tensor of shape (n, 2), got {type(x).__name__}{hint}")
-    if x.dim() != 2 or x.shape[1] != 2:
-        raise ValueError(f"{name} must have shape (n, 2), got {tuple(x.shape)}")
+        raise TypeError(f"{name} must be a torch.Tensor of shape {form}, got {type(x).__name__}{hint}")
+    if x.dim() != 2 or (dim is not None and x.shape[1] != dim) or x.shape[1] == 0:
+        raise ValueError(f"{name} must have shape {form}, got {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
+    if len(x) < min_rows:
+        raise ValueError(f"{name} must hold at least {min_rows} point{'s' * (min_rows > 1)}, got {len(x)}")
     return check_finite(name, x)
 
 
@@ -146,6 +153,15 @@ def common_dtype(*tensors: torch.Tensor) -> list[torch.Tensor]:
     return [x.to(dtype) for x in tensors]
 
 
+def check_model(name: str, model: Any, example: str) -> nn.Module:
+    """A torch module with parameters to train, else an error naming what was expected."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module (e.g. {example}), got {type(model).__name__}")
+    if next(model.parameters(), None) is None:
+        raise ValueError(f"{name} has no parameters to train (e.g. {example})")
+    return model
+
+
 def check_generator(name: str, generator: Any) -> torch.Generator | None:
     """None or a torch.Generator; an int gets a message that says what to pass instead."""
     if generator is None or isinstance(generator, torch.Generator):
@@ -156,25 +172,17 @@ def check_generator(name: str, generator: Any) -> torch.Generator | None:
     raise TypeError(f"{name} must be a torch.Generator or None, got {type(generator).__name__}")
 
 
-def check_optimiser(owner: Any) -> None:
-    """The optimisation fields every training recipe shares, checked and normalised in place on a
-    frozen dataclass: n_iterations >= 1, lr > 0, adam_beta2 in [0, 1), clip_grad_norm > 0 or None."""
-    set_ = object.__setattr__
-    set_(owner, "n_iterations", check_count("n_iterations", owner.n_iterations, minimum=1))
-    set_(owner, "lr", check_positive("lr", owner.lr))
-    beta2 = check_number("adam_beta2", owner.adam_beta2)
-    if not 0.0 <= beta2 < 1.0:
-        raise ValueError(f"adam_beta2 must be in [0, 1), got {beta2}")
-    set_(owner, "adam_beta2", beta2)
-    if owner.clip_grad_norm is not None:
-        set_(owner, "clip_grad_norm", check_positive("clip_grad_norm", owner.clip_grad_norm))
+SEED_LIMIT = 2**64  # torch.manual_seed takes seeds below this
 
 
 def check_seed(name: str, seed: Any) -> int:
-    """An int seed (NumPy ints accepted)."""
+    """An int seed in [0, 2**64) (NumPy ints accepted), the range torch.manual_seed takes."""
     if isinstance(seed, torch.Generator):
         raise TypeError(f"{name} must be an int, got a torch.Generator (pass its seed, or use generator=)")
-    return check_count(name, seed)
+    seed = check_count(name, seed)
+    if seed >= SEED_LIMIT:
+        raise ValueError(f"{name} must be below 2**64 (what torch.manual_seed takes), got {seed}")
+    return seed
 
 
 def _available() -> list[str]:
@@ -219,13 +227,15 @@ def module_device(module: nn.Module) -> torch.device | None:
 
 
 def check_callable(name: str, f: Any, signature: str) -> Callable:
+    """`f` if it can be called, else a TypeError that shows how it will be called."""
     if not callable(f):
         raise TypeError(f"{name} must be callable as {signature}, got {type(f).__name__}")
     return f
 
 
 def check_field_output(name: str, v: Any, x: torch.Tensor, where: str = "") -> torch.Tensor:
-    """What a velocity field returned for points x: a finite tensor of x's shape, else a clear error."""
+    """What a velocity field (or a network, or an average velocity u) returned for points x: a
+    finite tensor of x's shape (no silent broadcasting of an (n, 1) answer), else a clear error."""
     if not isinstance(v, torch.Tensor):
         raise TypeError(f"{name} must return a torch.Tensor of shape {tuple(x.shape)}, got {type(v).__name__}{where}")
     if v.shape != x.shape:

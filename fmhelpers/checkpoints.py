@@ -1,8 +1,15 @@
 """Checkpoints: written atomically, read with `torch.load(weights_only=True)`, checked on the way in.
 
-A checkpoint holds a `VelocityMLP`'s config and weights, optionally its losses and weight
-snapshots, and a metadata dict of plain values; `load_or_train` stores the `Recipe` there and
-trains again only when the stored recipe differs from the one asked for.
+A checkpoint holds a network of the model table (`fm.MODELS`: its kind, config and weights),
+optionally its losses and weight snapshots, and a metadata dict of plain values. The recipe it was
+trained with is always under one key, meta["recipe"] (`save_checkpoint(..., recipe=...)`), and comes
+back as `Checkpoint.recipe`; `load_or_train` trains again only when the stored recipe differs from
+the one asked for.
+
+Older checkpoints still load: a config without a kind is a `VelocityMLP` (or, marked
+"mean_flow", a `MeanFlowMLP`), a recipe dict without a kind is a flow `Recipe`, and the mean flows'
+recipes, once stored under meta["meanflow_recipe"], are read from there; fields added to the
+recipes since are filled with the value those runs had (`Recipe.ADDED_LATER`).
 """
 
 from __future__ import annotations
@@ -16,10 +23,11 @@ from typing import Any
 
 import torch
 
+from torch import nn
+
 from ._checks import check_count, resolve_device
-from .meanflow import MeanFlowMLP
-from .models import VelocityMLP
-from .recipe import Recipe, as_recipe
+from .models import VelocityMLP, build_model, model_kind
+from .recipes import DEFAULT_RECIPE, Optimiser, Recipe, as_recipe, recipe_from_dict
 from .training import train
 
 CHECKPOINT_FORMAT = "fmhelpers-checkpoint-v1"
@@ -30,20 +38,24 @@ _KEYS = ("format", "config", "state_dict", "losses", "snapshots", "meta")
 class Checkpoint:
     """What `load_checkpoint` returns."""
 
-    model: VelocityMLP
+    model: nn.Module
     losses: list[float]
     snapshots: dict[int, dict[str, torch.Tensor]]
     meta: dict[str, Any]
 
     @property
-    def recipe(self) -> Recipe | None:
-        """The recipe the model was trained with, when the checkpoint records one this version reads."""
+    def recipe(self) -> Optimiser | None:
+        """The recipe the model was trained with (a `Recipe`, `MeanFlowRecipe` or `Optimiser`), or
+        None when the checkpoint records none this version can rebuild (a schedule of your own)."""
+        stored, kind = self.meta.get("recipe"), "flow"
+        if stored is None and "meanflow_recipe" in self.meta:  # written before recipes had one key
+            stored, kind = self.meta["meanflow_recipe"], "mean_flow"
         try:
-            return Recipe.from_dict(self.meta.get("recipe"))
+            return recipe_from_dict(stored, default_kind=kind)
         except (TypeError, ValueError):
             return None
 
-    def model_at(self, iteration: int) -> VelocityMLP:
+    def model_at(self, iteration: int) -> nn.Module:
         """A copy of the model with the weights snapshotted at `iteration`."""
         if iteration not in self.snapshots:
             raise ValueError(f"iteration must be one of {sorted(self.snapshots)}, got {iteration!r}")
@@ -66,7 +78,7 @@ def _plain(value: Any, name: str) -> Any:
     raise TypeError(f"{name} must hold only numbers, strings, lists, dicts and tensors, got {type(value).__name__}")
 
 
-def _check_snapshots(snapshots: Any, model: VelocityMLP) -> dict[int, dict[str, torch.Tensor]]:
+def _check_snapshots(snapshots: Any, model: nn.Module) -> dict[int, dict[str, torch.Tensor]]:
     if snapshots is None:
         return {}
     if not isinstance(snapshots, dict):
@@ -95,25 +107,31 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 def save_checkpoint(
     path: str | os.PathLike,
-    model: VelocityMLP,
+    model: nn.Module,
     *,
+    recipe: Optimiser | None = None,
     losses: list[float] | None = None,
     snapshots: dict[int, dict[str, torch.Tensor]] | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the model (and optionally its losses, snapshots and a metadata dict) atomically.
+    """Write the model (and optionally its recipe, losses, snapshots and a metadata dict) atomically.
 
+    The model is any network of `fm.MODELS`; the recipe goes to meta["recipe"] as plain values.
     The file is written beside `path` under a temporary name and renamed over it, so a crash
     never leaves a half-written checkpoint (and a temporary file that a killed save left behind
     is removed by the next save). Only tensors and plain Python values are stored, so
     `load_checkpoint` can read it with `weights_only=True`.
     """
-    if not isinstance(model, (VelocityMLP, MeanFlowMLP)):
-        raise TypeError(f"model must be a VelocityMLP or a MeanFlowMLP, got {type(model).__name__}")
+    kind = model_kind(model)
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
     if meta is not None and not isinstance(meta, dict):
         raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
+    if recipe is not None and not isinstance(recipe, Optimiser):
+        raise TypeError(f"recipe must be an fm.Recipe, fm.MeanFlowRecipe or fm.Optimiser, got {type(recipe).__name__}")
+    meta = dict(meta or {})
+    if recipe is not None:
+        meta["recipe"] = recipe.to_dict()
     path = Path(path)
     try:
         losses_tensor = torch.tensor([] if losses is None else [float(v) for v in losses], dtype=torch.float64)
@@ -121,11 +139,11 @@ def save_checkpoint(
         raise TypeError(f"losses must be a sequence of numbers ({exc})") from exc
     payload = {
         "format": CHECKPOINT_FORMAT,
-        "config": {**model.config, "kind": "mean_flow"} if isinstance(model, MeanFlowMLP) else dict(model.config),
+        "config": {**model.config, "kind": kind},
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "losses": losses_tensor,
         "snapshots": _check_snapshots(snapshots, model),
-        "meta": _plain(dict(meta or {}), "meta"),
+        "meta": _plain(meta, "meta"),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
@@ -172,8 +190,7 @@ def load_checkpoint(path: str | os.PathLike, *, device: Any = None) -> Checkpoin
         raise ValueError(f"path: {path.name} is missing {', '.join(missing)}: the file is damaged or incomplete")
     try:
         config = dict(payload["config"])
-        kind = config.pop("kind", "velocity")
-        model = (MeanFlowMLP if kind == "mean_flow" else VelocityMLP)(**config, seed=None)
+        model = build_model(config.pop("kind", "velocity"), config)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"path: {path.name} holds a model config this fmhelpers cannot build ({exc})") from exc
     try:
@@ -210,16 +227,20 @@ def load_or_train(
         the Checkpoint, whose .meta holds the recipe (as plain values; `.recipe` gives the
         Recipe), the training seconds and the torch version.
     """
-    wanted = as_recipe(recipe, changes)
+    wanted = as_recipe(recipe, changes, DEFAULT_RECIPE, Recipe)
     device = resolve_device(device)
     path = Path(path)
     if path.exists() and not retrain:
         ckpt = load_checkpoint(path, device=device)
-        if ckpt.recipe == wanted:
-            return ckpt
         stored = ckpt.meta.get("recipe")
+        try:
+            same = Recipe.upgrade(stored) == wanted.to_dict()
+        except ValueError:
+            same = False
+        if same:
+            return ckpt
         print(f"{path.name} was trained with {stored}; training again with {wanted.to_dict()}")
     result = train(VelocityMLP(), wanted, snapshot_every=snapshot_every, progress=progress, device=device)
-    meta = {"recipe": wanted.to_dict(), "seconds": result.seconds, "torch": torch.__version__}
-    save_checkpoint(path, result.model, losses=result.losses, snapshots=result.snapshots, meta=meta)
+    meta = {"seconds": result.seconds, "torch": torch.__version__}
+    save_checkpoint(path, result.model, recipe=wanted, losses=result.losses, snapshots=result.snapshots, meta=meta)
     return load_checkpoint(path, device=device)

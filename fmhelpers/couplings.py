@@ -1,14 +1,18 @@
-"""Couplings: which x_1 each x_0 is paired with, and how straight the resulting flow is.
+"""Couplings: which x_1 each x_0 is paired with, and the one batch draw every trainer uses.
 
 The loss of notebook 04 pairs x_0 ~ pi_0 and x_1 ~ pi_1 drawn apart: the *independent*
 coupling. Any other joint law of (x_0, x_1) with the same two marginals also gives a flow from
-pi_0 to pi_1, and some give straighter ones:
+pi_0 to pi_1, and some give straighter ones. A coupling here is one function in `COUPLINGS`,
+`pairing(x_0, x_1, block_size) -> permutation`, that reorders the x_1 of a batch (a permutation
+keeps both marginals: the x_0 and the x_1 of the batch are the same points as before):
 
-- "ot", minibatch optimal transport: within each batch, the pairing that minimises the total
-  squared distance sum_i ||x_0^i - x_1^sigma(i)||^2 over permutations sigma, solved exactly by
-  `scipy.optimize.linear_sum_assignment` (the Hungarian method's modern variant);
-- pairs made by a trained flow (reflow): x_0 ~ pi_0 and X_1 its endpoint under the flow's ODE
-  (`flow_pairs`). Such pairs cannot cross, so a flow trained on them is straighter.
+- "independent": the batch as drawn;
+- "ot", minibatch optimal transport: within each batch (or block of `block_size` rows), the
+  pairing that minimises the total squared distance sum_i ||x_0^i - x_1^sigma(i)||^2 over
+  permutations sigma, solved exactly by `scipy.optimize.linear_sum_assignment`.
+
+A third way, rows of given pairs (reflow's, `fm.flow_pairs`), is a source of batches rather than
+a reordering: `draw_batch(..., pairs=(x_0, x_1))`.
 
 With coupled pairs, the regression target is the conditional velocity u_t = x_1 - x_0 of the
 pair. The minibatch target of `fm.minibatch_target` assumes the independent coupling (its
@@ -18,35 +22,21 @@ other coupling.
 
 from __future__ import annotations
 
-import copy
-import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import torch
-from torch import nn
 
-from ._checks import as_field, check_choice, check_count, check_flag, check_generator, check_points, check_seed
-from .distributions import sample_gaussian
-
-from .recipe import COUPLINGS, DEFAULT_RECIPE, Recipe, as_recipe
-
-# Minibatch OT: the default recipe with the pairs of each batch matched in blocks of 128 (an
-# exact assignment of the whole batch of 512 costs about ten training steps here, blocks of 128
-# about one; benchmarks/straight.py measures both, and the pairing costs they reach).
-OT_RECIPE = DEFAULT_RECIPE.replace(coupling="ot", ot_block=128, target="conditional")
-# One round of reflow, started from the model that made the pairs: the pair's own velocity
-# x_1 - x_0 as target, a quarter of the times at t = 0 and a quarter at t = 1/2 (where Euler with
-# 1 and 2 steps looks), 5000 steps at 1e-2 (benchmarks/NOTES.md, round 7).
-REFLOW_RECIPE = DEFAULT_RECIPE.replace(coupling="pairs", target="conditional", time_sampling="two-step",
-                                       n_iterations=5000)
+from ._checks import check_choice, check_count, check_points
+from .distributions import BOARD, Board, black_cell_index, sample_checkerboard, sample_gaussian
 
 
 def _check_pair(x_0: Any, x_1: Any) -> None:
-    check_points("x_0", x_0)
-    check_points("x_1", x_1)
-    if len(x_0) != len(x_1):
-        raise ValueError(f"x_0 and x_1 must hold the same number of points, got {len(x_0)} and {len(x_1)}")
+    check_points("x_0", x_0, dim=None, min_rows=1)
+    check_points("x_1", x_1, dim=None, min_rows=1)
+    if x_0.shape != x_1.shape:
+        raise ValueError(f"x_0 and x_1 must have the same shape, got {tuple(x_0.shape)} and {tuple(x_1.shape)}")
 
 
 def ot_permutation(x_0: torch.Tensor, x_1: torch.Tensor) -> torch.Tensor:
@@ -59,9 +49,13 @@ def ot_permutation(x_0: torch.Tensor, x_1: torch.Tensor) -> torch.Tensor:
     Returns:
         a permutation of range(n), int64, on the device of x_1.
     """
+    _check_pair(x_0, x_1)
+    return _ot(x_0, x_1)
+
+
+def _ot(x_0: torch.Tensor, x_1: torch.Tensor) -> torch.Tensor:
     from scipy.optimize import linear_sum_assignment
 
-    _check_pair(x_0, x_1)
     cost = torch.cdist(x_0.detach().double().cpu(), x_1.detach().double().cpu()).pow(2).numpy()
     rows, cols = linear_sum_assignment(cost)
     perm = np.empty(len(rows), dtype=np.int64)
@@ -69,139 +63,151 @@ def ot_permutation(x_0: torch.Tensor, x_1: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(perm).to(x_1.device)
 
 
-def couple(x_0: torch.Tensor, x_1: torch.Tensor, coupling: str = "independent", *,
-           block_size: int | None = None) -> torch.Tensor:
-    """x_1 reordered so that row i pairs with x_0[i] under `coupling`.
+def _independent(x_0: torch.Tensor, x_1: torch.Tensor, block_size: int | None) -> torch.Tensor:
+    return torch.arange(len(x_1), device=x_1.device)
+
+
+def _ot_blocks(x_0: torch.Tensor, x_1: torch.Tensor, block_size: int | None) -> torch.Tensor:
+    size = len(x_0) if block_size is None else block_size
+    return torch.cat([start + _ot(x_0[start:start + size], x_1[start:start + size])
+                      for start in range(0, len(x_0), size)])
+
+
+# name -> pairing(x_0, x_1, block_size) -> permutation of the rows of x_1
+COUPLINGS: dict[str, Callable[[torch.Tensor, torch.Tensor, int | None], torch.Tensor]] = {
+    "independent": _independent,
+    "ot": _ot_blocks,
+}
+
+
+def pairing(x_0: torch.Tensor, x_1: torch.Tensor, coupling: str = "independent", *,
+            block_size: int | None = None) -> torch.Tensor:
+    """The permutation `perm` that pairs x_1[perm][i] with x_0[i] under `coupling` (see `COUPLINGS`).
 
     Args:
-        coupling: "independent" (x_1 as it is) or "ot" (minimal total squared distance).
+        x_0, x_1: (n, d) points, n >= 1.
+        coupling: "independent" (perm is the identity) or "ot" (minimal total squared distance).
         block_size: for "ot", solve the assignment within consecutive blocks of this many rows
             instead of the whole batch (cheaper: the exact solver's cost grows like n^3).
     """
     _check_pair(x_0, x_1)
-    check_choice("coupling", coupling, ("independent", "ot"))
+    check_choice("coupling", coupling, tuple(COUPLINGS))
     if block_size is not None:
         block_size = check_count("block_size", block_size, minimum=1)
-    if coupling == "independent":
-        return x_1
-    size = len(x_0) if block_size is None else block_size
-    parts = []
-    for start in range(0, len(x_0), size):
-        a, b = x_0[start:start + size], x_1[start:start + size]
-        parts.append(b[ot_permutation(a, b)])
-    return torch.cat(parts)
+    return COUPLINGS[coupling](x_0, x_1, block_size)
 
 
-def pairing_cost(x_0: torch.Tensor, x_1: torch.Tensor) -> float:
-    """The mean squared distance (1/n) sum_i ||x_0^i - x_1^i||^2 of row-wise pairs."""
-    _check_pair(x_0, x_1)
-    return float((x_0.double() - x_1.double()).pow(2).sum(dim=1).mean())
+def couple(x_0: torch.Tensor, x_1: torch.Tensor, coupling: str = "independent", *,
+           block_size: int | None = None) -> torch.Tensor:
+    """x_1 reordered so that row i pairs with x_0[i] under `coupling`: `x_1[pairing(...)]` (x_1 itself
+    for "independent")."""
+    perm = pairing(x_0, x_1, coupling, block_size=block_size)
+    return x_1 if coupling == "independent" else x_1[perm]
 
 
-def flow_pairs(
-    velocity: Any,
-    n: int,
-    *,
-    n_steps: int = 16,
-    solver: str = "midpoint",
-    batch_size: int = 20_000,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pairs (x_0, X_1) for reflow: x_0 ~ pi_0 and X_1 = x_0 carried to t = 1 by `velocity`'s ODE.
+@dataclass
+class Batch:
+    """One training batch: paired rows x_0[i], x_1[i] and, for a labelled target, x_1's labels."""
 
-    The ODE is solved with `solver` ("euler", "midpoint", "heun" or "rk4") in `n_steps` steps,
-    `batch_size` points at a time; a module is evaluated on its own device. Both tensors are on
-    the CPU, float32.
+    x_0: torch.Tensor
+    x_1: torch.Tensor
+    labels: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a trainer's batches come from, checked once before the loop (`data_source`).
+
+    Exactly one of: `board` (x_0 ~ N(0, I), x_1 ~ the board, labels = black-cell index), `data`
+    (x_1 = rows of a data set drawn with replacement, with optional labels) or `pairs` (rows of given
+    (x_0, x_1) pairs, drawn with replacement: reflow's).
     """
-    from .solvers import SOLVERS
 
-    field = as_field(velocity)
-    n = check_count("n", n, minimum=1)
-    n_steps = check_count("n_steps", n_steps, minimum=1)
-    check_choice("solver", solver, tuple(SOLVERS))
-    batch_size = check_count("batch_size", batch_size, minimum=1)
-    generator = check_generator("generator", generator)
-    x_0 = sample_gaussian(n, generator=generator)
-    ends = [SOLVERS[solver](field, x_0[i:i + batch_size], n_steps).detach().cpu().float()
-            for i in range(0, n, batch_size)]
-    return x_0, torch.cat(ends)
+    board: Board | None = BOARD
+    data: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+    pairs: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @property
+    def dim(self) -> int:
+        if self.pairs is not None:
+            return self.pairs[0].shape[1]
+        return self.data.shape[1] if self.data is not None else 2
+
+    @property
+    def has_labels(self) -> bool:
+        return self.board is not None or self.labels is not None
 
 
-def reflow(
-    model: Any,
-    recipe: Recipe | None = None,
-    *,
-    n_pairs: int = 100_000,
-    n_steps: int = 8,
-    solver: str = "midpoint",
-    warm_start: bool = True,
-    seed: int = 0,
-    progress: bool = True,
-    **changes: Any,
-):
-    """One round of reflow: pairs (x_0, X_1) from `model`'s ODE, then a flow trained on them.
+def data_source(*, board: Board = BOARD, data: Any = None, pairs: Any = None) -> Source:
+    """The source of batches for a trainer, its input checked here once.
 
     Args:
-        model: the trained flow whose pairs are used (a module).
-        recipe: the training recipe (default `REFLOW_RECIPE`); its coupling must be "pairs".
-        n_pairs, n_steps, solver: how many pairs, and how their X_1 is computed (`flow_pairs`).
-            Midpoint with 8 steps put 0.971 of the default model's X_1 on a black cell, as many
-            as Euler with 100 steps, in a tenth of the time.
-        warm_start: train a copy of `model` (True) or a fresh `VelocityMLP` (False).
-        seed: seeds the pairs' x_0.
-        **changes: fields of the recipe to change.
-
-    Returns:
-        the `TrainResult` of the new flow; its `.pair_seconds` is the time spent making pairs.
+        board: the checkerboard pi_1 (used when neither data nor pairs is given).
+        data: a data set as the target pi_1: a tensor (m, d) of points, or a tuple (points, labels)
+            with integer labels of shape (m,).
+        pairs: (x_0, x_1), two tensors (m, d) whose rows are paired (e.g. `fm.flow_pairs` for reflow).
     """
-    from .models import VelocityMLP
-    from .training import train
+    if data is not None and pairs is not None:
+        raise ValueError("give data (points of pi_1) or pairs (rows of (x_0, x_1)), not both")
+    if pairs is not None:
+        if not isinstance(pairs, (tuple, list)) or len(pairs) != 2:
+            raise TypeError(f"pairs must be a tuple (x_0, x_1) of two tensors, got {type(pairs).__name__}")
+        check_points("pairs[0]", pairs[0], dim=None, min_rows=1)
+        check_points("pairs[1]", pairs[1], dim=None, min_rows=1)
+        if pairs[0].shape != pairs[1].shape:
+            raise ValueError(f"pairs must hold as many x_0 as x_1, of one shape, got {tuple(pairs[0].shape)} "
+                             f"and {tuple(pairs[1].shape)}")
+        return Source(board=None, pairs=(pairs[0].detach().float(), pairs[1].detach().float()))
+    if data is not None:
+        labels = None
+        if isinstance(data, (tuple, list)):
+            if len(data) != 2:
+                raise TypeError(f"data must be a tensor of points or a tuple (points, labels), got {len(data)} items")
+            data, labels = data
+        check_points("data", data, dim=None, min_rows=1)
+        if labels is not None:
+            if not isinstance(labels, torch.Tensor) or labels.dtype.is_floating_point or labels.dtype == torch.bool:
+                raise TypeError(f"data's labels must be an integer tensor of shape ({len(data)},), "
+                                f"got {getattr(labels, 'dtype', type(labels).__name__)}")
+            if labels.shape != (len(data),) or int(labels.min()) < 0:
+                raise ValueError(f"data's labels must have shape ({len(data)},) and be >= 0, got {tuple(labels.shape)}")
+            labels = labels.long()
+        return Source(board=None, data=data.detach().float(), labels=labels)
+    if not isinstance(board, Board):
+        raise TypeError(f"board must be an fm.Board, got {type(board).__name__}")
+    return Source(board=board)
 
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a trained torch.nn.Module (the flow that makes the pairs), got {type(model).__name__}")
-    recipe = as_recipe(REFLOW_RECIPE if recipe is None else recipe, changes)
-    if recipe.coupling != "pairs":
-        raise ValueError(f"recipe must have coupling='pairs' for reflow, got {recipe.coupling!r}")
-    check_flag("warm_start", warm_start)
-    seed = check_seed("seed", seed)
-    start = time.perf_counter()
-    pairs = flow_pairs(model, n_pairs, n_steps=n_steps, solver=solver, generator=torch.Generator().manual_seed(seed))
-    pair_seconds = time.perf_counter() - start
-    student = copy.deepcopy(model) if warm_start else VelocityMLP()
-    result = train(student, recipe, pairs=pairs, progress=progress)
-    result.pair_seconds = pair_seconds
-    return result
 
+def draw_batch(n: int, source: Source, generator: torch.Generator, *, coupling: str = "independent",
+               ot_block: int | None = None, labels: bool = False) -> Batch:
+    """One batch of n rows from `source` (checked by `data_source`), paired by `coupling`
+    ("independent", "ot", or "pairs" for a source of given pairs).
 
-def straightness(
-    velocity: Any,
-    x_0: torch.Tensor,
-    *,
-    n_steps: int = 64,
-    solver: str = "rk4",
-) -> float:
-    """How far a flow is from straight, from the points x_0:
-
-        S = (1/K) sum_k E ||v(X_{t_k}, t_k) - (X_1 - X_0)||^2,  t_k = k / K,
-
-    along the ODE's trajectories (solved with `solver` in K = n_steps steps). S = 0 exactly when
-    every trajectory is a straight line run at constant speed, and then one Euler step is exact.
+    The random draws, in order: x_0, then x_1 (for a board or a data set), or the rows of the
+    pairs; the coupling reorders x_1 (and its labels) without drawing. labels=True also returns the
+    label of each x_1 (its black cell on a board).
     """
-    from .solvers import SOLVERS
-
-    check_points("x_0", x_0)
-    field = as_field(velocity)
-    n_steps = check_count("n_steps", n_steps, minimum=1)
-    check_choice("solver", solver, tuple(SOLVERS))
-    with torch.no_grad():
-        path = SOLVERS[solver](field, x_0, n_steps, return_trajectory=True)
-        chord = path[-1] - path[0]
-        total = 0.0
-        for k in range(n_steps):
-            t = torch.full((len(x_0), 1), k / n_steps, dtype=path.dtype, device=path.device)
-            total += float((field(path[k], t) - chord).pow(2).sum(dim=1).mean())
-    return total / n_steps
-
-
-__all__ = ["COUPLINGS", "OT_RECIPE", "REFLOW_RECIPE", "couple", "flow_pairs", "ot_permutation", "pairing_cost", "reflow",
-           "straightness"]
+    n = check_count("n", n, minimum=1)
+    if not isinstance(source, Source):
+        raise TypeError(f"source must come from fmhelpers.couplings.data_source(...), got {type(source).__name__}")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    check_choice("coupling", coupling, (*COUPLINGS, "pairs"))
+    if (coupling == "pairs") != (source.pairs is not None):
+        raise ValueError("coupling='pairs' goes with a source of given pairs, and only with one")
+    if source.pairs is not None:
+        rows = torch.randint(len(source.pairs[0]), (n,), generator=generator)
+        return Batch(source.pairs[0][rows], source.pairs[1][rows])
+    if source.data is not None:
+        x_0 = sample_gaussian(n, dim=source.dim, generator=generator)
+        rows = torch.randint(len(source.data), (n,), generator=generator)
+        x_1, y = source.data[rows], (source.labels[rows] if source.labels is not None and labels else None)
+    else:
+        x_0 = sample_gaussian(n, generator=generator)
+        x_1 = sample_checkerboard(n, board=source.board, generator=generator)
+        y = black_cell_index(x_1, board=source.board) if labels else None
+    if coupling == "ot":
+        perm = COUPLINGS[coupling](x_0, x_1, ot_block)
+        x_1, y = x_1[perm], (y[perm] if y is not None else None)
+    return Batch(x_0, x_1, y)

@@ -15,6 +15,8 @@ import torch
 
 from ._checks import check_count, check_generator, check_points, check_positive, resolve_device
 
+SCALE_RANGE = (1e-6, 1e6)  # a board far outside this underflows its density or overflows float32 samples
+
 
 @dataclass(frozen=True)
 class Board:
@@ -25,12 +27,21 @@ class Board:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "grid_size", check_count("grid_size", self.grid_size, minimum=2))
-        object.__setattr__(self, "scale", check_positive("scale", self.scale))
+        scale = check_positive("scale", self.scale)
+        if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+            raise ValueError(f"scale must lie in [{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}] (the half-width of the "
+                             f"board; its density and float32 samples stay finite there), got {scale:g}")
+        object.__setattr__(self, "scale", scale)
 
     @property
     def side(self) -> float:
         """Side length of one cell."""
         return 2 * self.scale / self.grid_size
+
+    @property
+    def n_classes(self) -> int:
+        """The number of classes a label can take: one per black cell (notebook 10)."""
+        return self.n_black
 
     @property
     def n_black(self) -> int:
@@ -76,20 +87,22 @@ def _generator_device(generator: torch.Generator | None, device: Any) -> tuple[t
     return device, (generator.device if generator is not None else device)
 
 
-def sample_gaussian(n: int, *, generator: torch.Generator | None = None, device: Any = None) -> torch.Tensor:
-    """Draw n points from pi_0 = N(0, I_2).
+def sample_gaussian(n: int, *, dim: int = 2, generator: torch.Generator | None = None, device: Any = None) -> torch.Tensor:
+    """Draw n points from pi_0 = N(0, I_dim).
 
     Args:
         n: number of points (>= 0).
+        dim: the dimension (2 on the board; 64 for 8 x 8 images).
         generator: a seeded `torch.Generator` for reproducible draws (None: the global RNG).
         device: where the points go (None: the CPU).
 
     Returns:
-        float32 tensor of shape (n, 2).
+        float32 tensor of shape (n, dim).
     """
     n = check_count("n", n)
+    dim = check_count("dim", dim, minimum=1)
     device, gen_device = _generator_device(generator, device)
-    return torch.randn(n, 2, generator=generator, device=gen_device).to(device)
+    return torch.randn(n, dim, generator=generator, device=gen_device).to(device)
 
 
 def sample_checkerboard(
@@ -125,6 +138,36 @@ def in_checkerboard(x: torch.Tensor, *, board: Board = BOARD) -> torch.Tensor:
     inside = ((x >= -board.scale) & (x <= board.scale)).all(dim=1)
     cell = torch.floor((x + board.scale) / board.side).clamp(0, board.grid_size - 1).long()
     return inside & ((cell[:, 0] + cell[:, 1]) % 2 == 1)
+
+
+def black_cell_index(x: torch.Tensor, *, board: Board = BOARD) -> torch.Tensor:
+    """The black cell each point lies in, as its row in `board.black_cells()`; -1 off the board.
+
+    This is the label (class) of a target sample in notebook 10: 0 .. n_black - 1.
+
+    Args:
+        x: points, shape (n, 2).
+
+    Returns:
+        int64 tensor of shape (n,).
+    """
+    check_points("x", x)
+    board = check_board(board)
+    inside = ((x >= -board.scale) & (x <= board.scale)).all(dim=1)
+    cell = torch.floor((x + board.scale) / board.side).clamp(0, board.grid_size - 1).long()
+    col, row = cell[:, 0], cell[:, 1]
+    black = inside & ((col + row) % 2 == 1)
+    index = _black_rank(board)[row.clamp(0, board.grid_size - 1), col.clamp(0, board.grid_size - 1)].to(x.device)
+    return torch.where(black, index, torch.full_like(index, -1))
+
+
+def _black_rank(board: Board) -> torch.Tensor:
+    """(grid_size, grid_size) table [row, column] -> the cell's row in black_cells() (-1 for white)."""
+    corners = board.black_cells()
+    cells = torch.round((corners + board.scale) / board.side).long()  # (K, 2) as (column, row)
+    table = torch.full((board.grid_size, board.grid_size), -1, dtype=torch.long)
+    table[cells[:, 1], cells[:, 0]] = torch.arange(len(cells))
+    return table
 
 
 def checkerboard_density(x: torch.Tensor, *, board: Board = BOARD) -> torch.Tensor:

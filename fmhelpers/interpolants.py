@@ -2,7 +2,15 @@
 
 A new schedule is a subclass that defines `alpha`, `beta`, `d_alpha` and `d_beta` as functions of a
 tensor t; the constructor checks the boundary conditions and that the derivatives match the
-schedule (by central differences), so a typo fails at once instead of in training.
+schedule (by central differences), so a typo fails at once instead of in training. Any subclass can
+be trained: `fm.train(model, interpolant=MySchedule())`.
+
+The path also owns the conversions between the three views of one posterior, for a Gaussian
+source x_0 ~ N(0, I): the posterior mean m = E[X_1 | X_t = x], the velocity v and the score
+grad log p_t. `Interpolant.coefficients(t)` returns them as methods of `Coefficients`:
+
+    v     = (alpha' / alpha) x + gain m,        gain = beta' - alpha' beta / alpha
+    score = (beta m - x) / alpha^2
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ._checks import check_points, check_time, common_dtype, time_column
+from ._checks import check_points, check_time, time_column
 
 _BOUNDARY_TOL = 1e-6
 _DERIVATIVE_TOL = 1e-3
@@ -21,12 +29,57 @@ _DERIVATIVE_TOL = 1e-3
 
 @dataclass(frozen=True)
 class Coefficients:
-    """alpha_t, beta_t and their time derivatives, each shaped like the t they came from."""
+    """alpha_t, beta_t and their time derivatives at checked times, each shaped like t ((n, 1) or ()).
+
+    Its methods are plain tensor arithmetic on points x of shape (n, d) (no checks: the times were
+    checked by `Interpolant.coefficients`, and the shapes must broadcast).
+    """
 
     alpha_t: torch.Tensor
     beta_t: torch.Tensor
     d_alpha_t: torch.Tensor
     d_beta_t: torch.Tensor
+
+    @property
+    def gain(self) -> torch.Tensor:
+        """beta' - alpha' beta / alpha: how much the velocity moves per unit of posterior mean."""
+        return self.d_beta_t - self.d_alpha_t * self.beta_t / self.alpha_t
+
+    def interpolate(self, x_0: torch.Tensor, x_1: torch.Tensor) -> torch.Tensor:
+        """x_t = alpha_t x_0 + beta_t x_1."""
+        return self.alpha_t * x_0 + self.beta_t * x_1
+
+    def conditional_velocity(self, x_0: torch.Tensor, x_1: torch.Tensor) -> torch.Tensor:
+        """u_t = alpha'_t x_0 + beta'_t x_1."""
+        return self.d_alpha_t * x_0 + self.d_beta_t * x_1
+
+    def velocity(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        """The velocity at x whose posterior mean E[X_1 | X_t = x] is `mean`:
+        v = (alpha'/alpha) x + (beta' - alpha' beta / alpha) m."""
+        return (self.d_alpha_t / self.alpha_t) * x + (self.d_beta_t - self.d_alpha_t * self.beta_t / self.alpha_t) * mean
+
+    def posterior_mean(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """The inverse of `velocity`: m = (v - (alpha'/alpha) x) / gain. Where the gain is 0 (at
+        t = 0 for a schedule with alpha'(0) = beta'(0) = 0) v says nothing about m: NaN there."""
+        gain = self.gain
+        safe = torch.where(gain == 0, torch.ones_like(gain), gain)
+        mean = (v - (self.d_alpha_t / self.alpha_t) * x) / safe
+        return torch.where(gain == 0, torch.full_like(mean, float("nan")), mean)
+
+    def score(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        """grad log p_t(x) = (beta m - x) / alpha^2; where beta = 0 (t = 0) it is -x / alpha^2
+        whatever m is (x_t is x_0 itself there)."""
+        pulled = torch.where(self.beta_t == 0, torch.zeros_like(mean), self.beta_t * mean)
+        return (pulled - x) / self.alpha_t.pow(2)
+
+    def score_from_velocity(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """The score a velocity implies: `score(x, posterior_mean(x, v))`, defined at t = 0 too."""
+        return self.score(x, self.posterior_mean(x, v))
+
+
+def schedule_time(t: Any) -> torch.Tensor:
+    """t for a schedule function: a tensor as it is (the package's fast path), else checked."""
+    return t if isinstance(t, torch.Tensor) else check_time("t", t)
 
 
 class Interpolant:
@@ -53,22 +106,38 @@ class Interpolant:
         """d beta_t / dt."""
         raise NotImplementedError
 
+    def _evaluate(self, key: str, t: torch.Tensor) -> torch.Tensor:
+        """One schedule function on the check's times, refused clearly unless it returns finite
+        values shaped like t (a Python float from math.cos, a list, NaN ...)."""
+        name = type(self).__name__
+        try:
+            value = getattr(self, key)(t)
+        except NotImplementedError:
+            raise
+        except Exception as exc:  # a schedule written with math.* on a tensor, say
+            raise ValueError(f"{name}: {key}(t) failed on a tensor of times ({type(exc).__name__}: {exc}); "
+                             f"write it with torch functions (torch.cos, not math.cos)") from exc
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = torch.full_like(t, float(value))
+        if not isinstance(value, torch.Tensor) or value.shape != t.shape:
+            got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            raise ValueError(f"{name}: {key}(t) must return a tensor shaped like t {tuple(t.shape)}, got {got}")
+        if not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{name}: {key}(t) returned NaN or infinite values on [0, 1]")
+        return value.to(torch.float64)
+
     def _check_schedule(self) -> None:
         ends = torch.tensor([0.0, 1.0], dtype=torch.float64)
-        got = {"alpha": self.alpha(ends), "beta": self.beta(ends)}
         want = {"alpha": (1.0, 0.0), "beta": (0.0, 1.0)}
-        for key, values in got.items():
-            for t_end, value, target in zip((0, 1), values.tolist(), want[key]):
+        for key, targets in want.items():
+            for t_end, value, target in zip((0, 1), self._evaluate(key, ends).tolist(), targets):
                 if abs(value - target) > _BOUNDARY_TOL:
-                    raise ValueError(
-                        f"{type(self).__name__}: {key}({t_end}) must be {target}, got {value:.6g}"
-                    )
+                    raise ValueError(f"{type(self).__name__}: {key}({t_end}) must be {target}, got {value:.6g}")
         t = torch.linspace(0.1, 0.9, 9, dtype=torch.float64)
         h = 1e-5
         for key in ("alpha", "beta"):
-            f, df = getattr(self, key), getattr(self, "d_" + key)
-            numeric = (f(t + h) - f(t - h)) / (2 * h)
-            err = (df(t) - numeric).abs().max().item()
+            numeric = (self._evaluate(key, t + h) - self._evaluate(key, t - h)) / (2 * h)
+            err = (self._evaluate("d_" + key, t) - numeric).abs().max().item()
             if err > _DERIVATIVE_TOL:
                 raise ValueError(f"{type(self).__name__}: d_{key} does not match {key} (max error {err:.3g})")
 
@@ -81,46 +150,52 @@ class Interpolant:
         """x_t = alpha_t x_0 + beta_t x_1.
 
         Args:
-            x_0: source points, shape (n, 2).
-            x_1: target points, shape (n, 2) (float32 and float64 mix: the result has the wider dtype).
+            x_0: source points, shape (n, d).
+            x_1: target points, shape (n, d) (float32 and float64 mix: the result has the wider dtype).
             t: float, or shape (n,) or (n, 1), in [0, 1].
 
         Returns:
-            x_t, shape (n, 2).
+            x_t, shape (n, d).
         """
         x_0, x_1, t = self.check_pair(x_0, x_1, t)
-        return self.alpha(t) * x_0 + self.beta(t) * x_1
+        return self.coefficients(t).interpolate(x_0, x_1)
 
     def conditional_velocity(self, x_0: torch.Tensor, x_1: torch.Tensor, t: Any) -> torch.Tensor:
         """u_t = d_alpha_t x_0 + d_beta_t x_1, the velocity of the path through x_0 and x_1.
 
-        Args and shapes as in `interpolate`; returns shape (n, 2).
+        Args and shapes as in `interpolate`; returns shape (n, d).
         """
         x_0, x_1, t = self.check_pair(x_0, x_1, t)
-        return self.d_alpha(t) * x_0 + self.d_beta(t) * x_1
+        return self.coefficients(t).conditional_velocity(x_0, x_1)
 
     def point_and_velocity(self, x_0: torch.Tensor, x_1: torch.Tensor, t: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """(x_t, u_t) in one pass: the inputs are checked once, each coefficient computed once.
 
-        Args and shapes as in `interpolate`; returns two tensors of shape (n, 2).
+        Args and shapes as in `interpolate`; returns two tensors of shape (n, d).
         """
-        return self._point_and_velocity(*self.check_pair(x_0, x_1, t))
-
-    def _point_and_velocity(self, x_0: torch.Tensor, x_1: torch.Tensor, t: torch.Tensor):
-        """`point_and_velocity` for inputs already checked (t of shape (n, 1)): the training loop's path."""
-        return self.alpha(t) * x_0 + self.beta(t) * x_1, self.d_alpha(t) * x_0 + self.d_beta(t) * x_1
+        x_0, x_1, t = self.check_pair(x_0, x_1, t)
+        c = self.coefficients(t)
+        return c.interpolate(x_0, x_1), c.conditional_velocity(x_0, x_1)
 
     @staticmethod
     def check_pair(x_0: Any, x_1: Any, t: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The public entry's checks: x_0, x_1 finite (n, 2) tensors of one dtype, t of shape (n, 1)."""
-        check_points("x_0", x_0)
-        check_points("x_1", x_1)
+        """The public entry's checks: x_0, x_1 finite (n, d) tensors on one device, t of shape (n, 1),
+        all three cast to the widest of their dtypes."""
+        check_points("x_0", x_0, dim=None)
+        check_points("x_1", x_1, dim=None)
         if x_0.shape != x_1.shape:
             raise ValueError(f"x_0 and x_1 must have the same shape, got {tuple(x_0.shape)} and {tuple(x_1.shape)}")
         if x_0.device != x_1.device:
             raise ValueError(f"x_0 and x_1 must be on one device, got {x_0.device} and {x_1.device}")
-        x_0, x_1 = common_dtype(x_0, x_1)
-        return x_0, x_1, time_column(t, x_0)
+        t = time_column(t, x_0)
+        dtype = torch.promote_types(torch.promote_types(x_0.dtype, x_1.dtype), t.dtype)
+        return x_0.to(dtype), x_1.to(dtype), t.to(dtype)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -144,16 +219,16 @@ class LinearInterpolant(Interpolant):
     name = "linear"
 
     def alpha(self, t: torch.Tensor) -> torch.Tensor:
-        return 1 - t
+        return 1 - schedule_time(t)
 
     def beta(self, t: torch.Tensor) -> torch.Tensor:
-        return t
+        return schedule_time(t)
 
     def d_alpha(self, t: torch.Tensor) -> torch.Tensor:
-        return -torch.ones_like(t)
+        return -torch.ones_like(schedule_time(t))
 
     def d_beta(self, t: torch.Tensor) -> torch.Tensor:
-        return torch.ones_like(t)
+        return torch.ones_like(schedule_time(t))
 
 
 class TrigInterpolant(Interpolant):
@@ -162,16 +237,16 @@ class TrigInterpolant(Interpolant):
     name = "trig"
 
     def alpha(self, t: torch.Tensor) -> torch.Tensor:
-        return torch.cos(0.5 * math.pi * t)
+        return torch.cos(0.5 * math.pi * schedule_time(t))
 
     def beta(self, t: torch.Tensor) -> torch.Tensor:
-        return torch.sin(0.5 * math.pi * t)
+        return torch.sin(0.5 * math.pi * schedule_time(t))
 
     def d_alpha(self, t: torch.Tensor) -> torch.Tensor:
-        return -0.5 * math.pi * torch.sin(0.5 * math.pi * t)
+        return -0.5 * math.pi * torch.sin(0.5 * math.pi * schedule_time(t))
 
     def d_beta(self, t: torch.Tensor) -> torch.Tensor:
-        return 0.5 * math.pi * torch.cos(0.5 * math.pi * t)
+        return 0.5 * math.pi * torch.cos(0.5 * math.pi * schedule_time(t))
 
 
 INTERPOLANTS = {"linear": LinearInterpolant, "trig": TrigInterpolant}

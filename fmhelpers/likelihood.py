@@ -38,8 +38,7 @@ from ._checks import (
     time_column,
 )
 from .interpolants import Interpolant, check_interpolant
-from .marginal import marginal_velocity
-from .solvers import _TABLEAUX, _steps
+from .solvers import SOLVERS, integrate
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -125,7 +124,7 @@ def log_likelihood(
     if not 0 < t <= 1:
         raise ValueError(f"t must lie in (0, 1] (at t = 0 the density is pi_0's own), got {t}")
     n_steps = check_count("n_steps", n_steps, minimum=1)
-    check_choice("solver", solver, tuple(_TABLEAUX))
+    check_choice("solver", solver, tuple(SOLVERS))
     check_flag("return_start", return_start)
     ones = torch.ones(len(x), 1, dtype=x.dtype, device=x.device)
 
@@ -135,7 +134,7 @@ def log_likelihood(
 
     y_t = torch.cat([x.detach(), torch.zeros(len(x), 1, dtype=x.dtype, device=x.device)], dim=1)
     with torch.no_grad():
-        y_0 = _steps(solver, augmented, y_t, n_steps, t, 0.0)
+        y_0 = integrate(solver, augmented, y_t, n_steps, t, 0.0)
     log_p = _gaussian_log_density(y_0[:, :2]) + y_0[:, 2]
     return (log_p, y_0[:, :2]) if return_start else log_p
 
@@ -146,8 +145,9 @@ def score_from_velocity(
     """The score grad log p_t(x) that a velocity v = v(x, t) implies for a Gaussian source.
 
     With m = E[X_1 | X_t = x] read off v = (d_alpha/alpha) x + (d_beta - d_alpha beta/alpha) m,
-    the score is (beta m - x) / alpha^2; on the linear path that is (t v - x) / (1 - t).
-    Undefined at t = 1 (alpha = 0), where p_1 has no density to differentiate.
+    the score is (beta m - x) / alpha^2 (the path's conversions, `Interpolant.coefficients`); on the
+    linear path that is (t v - x) / (1 - t). At t = 0 it is -x for any schedule. Undefined at t = 1
+    (alpha = 0), where p_1 has no density to differentiate.
 
     Args:
         v: velocities at x, shape (n, 2) (from `fm.marginal_velocity` or a model).
@@ -166,15 +166,11 @@ def score_from_velocity(
     t = time_column(t, x)
     if bool((t >= 1).any()):
         raise ValueError("t must be < 1: at t = 1 the score is singular (alpha_1 = 0)")
-    alpha, beta = interpolant.alpha(t), interpolant.beta(t)
-    d_alpha, d_beta = interpolant.d_alpha(t), interpolant.d_beta(t)
-    m = (v - (d_alpha / alpha) * x) / (d_beta - d_alpha * beta / alpha)
-    return (beta * m - x) / alpha.pow(2)
-
-
-def marginal_score(x: torch.Tensor, t: Any, *, interpolant: Interpolant | None = None) -> torch.Tensor:
-    """The exact score grad log p_t(x) of this course's pair, from `fm.marginal_velocity`; t < 1."""
-    return score_from_velocity(marginal_velocity(x, t, interpolant=interpolant), x, t, interpolant=interpolant)
+    c = interpolant.coefficients(t)
+    if bool(((c.gain == 0) & (c.beta_t != 0)).any()):
+        raise ValueError("the schedule's beta' - alpha' beta / alpha is 0 at some t > 0: the velocity does not "
+                         "determine the posterior mean (nor the score) there")
+    return c.score_from_velocity(x, v)
 
 
 def sample_sde(
@@ -223,7 +219,7 @@ def sample_sde(
             t_k = k / n_steps
             where = f" at step {k} of {n_steps} (t = {t_k:.4g}, sde)"
             v = check_field_output("velocity", field(x, ones * t_k), x, where).to(x_0.dtype)
-            drift = v + (0.5 * g * g) * score_from_velocity(v, x, t_k, interpolant=interpolant) if g else v
+            drift = v + (0.5 * g * g) * interpolant.coefficients(ones * t_k).score_from_velocity(x, v) if g else v
             dw = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
             x = x + h * drift + (g * math.sqrt(h)) * dw
             if path is not None:

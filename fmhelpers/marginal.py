@@ -8,13 +8,16 @@ a sum of normal-CDF differences, computed in log space and in float64.
 With m(x, t) = E[X_1 | X_t = x] and X_0 = (X_t - beta_t X_1) / alpha_t:
 
     v*(x, t) = E[d_alpha_t X_0 + d_beta_t X_1 | X_t = x]
-             = (d_alpha_t / alpha_t) x + (d_beta_t - d_alpha_t beta_t / alpha_t) m(x, t).
+             = (d_alpha_t / alpha_t) x + (d_beta_t - d_alpha_t beta_t / alpha_t) m(x, t),
+    grad log p_t(x) = (beta_t m(x, t) - x) / alpha_t^2,
+
+the conversions the path owns (`Interpolant.coefficients(t).velocity`, `.score`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -24,6 +27,7 @@ from .interpolants import Interpolant, LinearInterpolant, check_interpolant
 
 LINEAR = LinearInterpolant()
 T_EPS = 1e-3
+FAR = 1e3  # standardised distance from a cell beyond which its truncated mean uses the tail expansion
 
 
 def _log1mexp(z: torch.Tensor) -> torch.Tensor:
@@ -44,38 +48,101 @@ def _log_phi(z: torch.Tensor) -> torch.Tensor:
     return -0.5 * z * z - 0.5 * math.log(2 * math.pi)
 
 
-def _cell_log_weights(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board: Board):
+class _CellTerms(NamedTuple):
+    alpha_t: torch.Tensor
+    beta_t: torch.Tensor
+    at_start: torch.Tensor  # (n, 1): rows at t = 0
+    safe_beta: torch.Tensor
+    mu: torch.Tensor  # (n, 1, 2)
+    s: torch.Tensor  # (n, 1, 1)
+    lo: torch.Tensor  # (n, K, 2) standardised cell edges
+    hi: torch.Tensor
+    log_mass: torch.Tensor  # (n, K, 2) log Gaussian mass of each cell's side, where the cell is near
+    log_w: torch.Tensor  # (n, K) log weight of each cell, up to the row's constant `common`
+    common: torch.Tensor  # (n,)
+
+
+def _log_tail(z: torch.Tensor) -> torch.Tensor:
+    """log(Phi(-z)) + z^2 / 2 for z > 0 (the Gaussian tail without its exp(-z^2 / 2)), any size of z."""
+    return torch.log(0.5 * torch.special.erfcx(z / math.sqrt(2)))
+
+
+def _cell_log_weights(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board: Board) -> _CellTerms:
     """The per-cell terms of the posterior of X_1 given X_t = x (float64 x (n, 2), t (n, 1)).
 
-    Returns alpha_t, beta_t, the rows at t = 0 (beta_t <= 1e-9, where the cell integrals below
-    underflow and X_t carries no information on X_1: the error of that shortcut is of order
-    beta_t), the per-axis Gaussian N(x / beta_t, (alpha_t / beta_t)^2) as mu (n, 1, 2) and
-    s (n, 1, 1), the standardised cell edges lo, hi (n, K, 2), their log masses and the log weight
-    of each cell, log_w (n, K).
+    Given X_t = x, each axis of X_1 is N(mu, s^2) = N(x / beta_t, (alpha_t / beta_t)^2) restricted to
+    the black cells; the log weight of a cell is the sum over the two axes of the log Gaussian mass of
+    its side. Rows at t = 0 (beta_t <= 1e-9, where the cell integrals underflow and X_t carries no
+    information on X_1: the error of that shortcut is of order beta_t) are marked.
+
+    Far from a cell (standardised distance beyond FAR), the mass exp(-(edge - mu)^2 / (2 s^2)) ...
+    is written as exp(-mu^2 / (2 s^2)) exp(edge mu / s^2 - edge^2 / (2 s^2)) ..., the first factor
+    shared by every cell of the row, so that the weights stay exact when |x| is so large that
+    edge - mu rounds to -mu (|x| ~ 1e30 made them NaN). Rows with no far cell are computed as they
+    always were.
     """
     alpha_t, beta_t = interpolant.alpha(t), interpolant.beta(t)
-    corners = board.black_cells().to(x.device)
+    corners = board.black_cells().to(x.device)[None]  # (1, K, 2)
     at_start = beta_t <= 1e-9
     safe_beta = torch.where(at_start, torch.ones_like(beta_t), beta_t)
     mu = (x / safe_beta)[:, None, :]
     s = (alpha_t / safe_beta)[:, None, :]
-    lo = (corners[None] - mu) / s
-    hi = (corners[None] + board.side - mu) / s
-    log_mass = log_normal_mass(lo, hi)
-    return alpha_t, beta_t, at_start, safe_beta, mu, s, lo, hi, log_mass, log_mass.sum(dim=2)
+    lo = (corners - mu) / s
+    hi = (corners + board.side - mu) / s
+    below, above = hi < -FAR, lo > FAR  # mu far beyond the cell's upper edge, or far below its lower one
+    far = below | above
+    log_mass = log_normal_mass(torch.where(far, -1.0, lo), torch.where(far, 1.0, hi))
+    width = board.side / s
+    # far below the cell: log(Phi(hi) - Phi(lo)) + mu^2 / (2 s^2), with hi, lo < -FAR
+    b = torch.where(below, hi, -2 * FAR)
+    a = torch.where(below, lo, b - width)
+    edge = corners + board.side
+    ratio = torch.exp(0.5 * width * (a + b)) * torch.special.erfcx(-a / math.sqrt(2)) / torch.special.erfcx(-b / math.sqrt(2))
+    rel_below = edge * mu / s**2 - edge**2 / (2 * s**2) + _log_tail(-b) + torch.log1p(-ratio)
+    # far above it: log(Phi(-lo) - Phi(-hi)) + mu^2 / (2 s^2), with hi, lo > FAR
+    a = torch.where(above, lo, 2 * FAR)
+    b = torch.where(above, hi, a + width)
+    ratio = torch.exp(-0.5 * width * (a + b)) * torch.special.erfcx(b / math.sqrt(2)) / torch.special.erfcx(a / math.sqrt(2))
+    rel_above = corners * mu / s**2 - corners**2 / (2 * s**2) + _log_tail(a) + torch.log1p(-ratio)
+    shifted = far.any(dim=1, keepdim=True)  # (n, 1, 2): this row's axis is written without mu^2 / (2 s^2)
+    half_square = torch.where(shifted, 0.5 * (mu / s) ** 2, 0.0)
+    rel = torch.where(below, rel_below, torch.where(above, rel_above, log_mass + half_square))
+    return _CellTerms(alpha_t, beta_t, at_start, safe_beta, mu, s, lo, hi, log_mass, rel.sum(dim=2),
+                      -half_square.sum(dim=(1, 2)))
+
+
+def _truncated_means(lo, hi, log_mass, mu, s, corners, side):
+    """E[X_1 | X_1 in cell] under the per-axis Gaussian N(mu, s^2) restricted to each cell, (n, K, 2).
+
+    Near a cell, mu + s (phi(lo) - phi(hi)) / mass. Far from it (standardised distance beyond
+    FAR, where that difference of huge near-equal numbers loses every digit) the mass hugs the near
+    edge, and the distance D past that edge, in units of s, follows exp(-lambda D) on (0, w): its
+    mean 1/lambda - w exp(-lambda w) / (1 - exp(-lambda w)) is accurate to O(lambda^-3).
+    """
+    below, above = hi < -FAR, lo > FAR  # mu beyond the cell's upper edge, or below its lower edge
+    far = below | above
+    lo_n, hi_n = torch.where(far, -1.0, lo), torch.where(far, 1.0, hi)  # keep the unused branch finite
+    near_mean = mu + s * (torch.exp(_log_phi(lo_n) - log_mass) - torch.exp(_log_phi(hi_n) - log_mass))
+    lam = torch.where(below, -hi, torch.where(above, lo, FAR)).clamp_min(FAR)
+    width = side / s
+    lw = lam * width
+    d = 1 / lam - width * torch.exp(-lw) / -torch.expm1(-lw)
+    far_mean = torch.where(below, corners + side - s * d, corners + s * d)
+    return torch.where(far, far_mean, near_mean)
 
 
 def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board: Board):
     """log p_t(x), E[X_1 | X_t = x] and the coefficients, all float64. x: (n, 2), t: (n, 1) float64."""
     x = x.to(torch.float64)
-    alpha_t, beta_t, at_start, safe_beta, mu, s, lo, hi, log_mass, log_w = _cell_log_weights(x, t, interpolant, board)
+    c = _cell_log_weights(x, t, interpolant, board)
+    alpha_t, at_start = c.alpha_t, c.at_start
     corners, side = board.black_cells().to(x.device), board.side
     n_cells = len(corners)
     log_density = (
-        torch.logsumexp(log_w, dim=1) - math.log(n_cells) - 2 * torch.log(safe_beta[:, 0] * side)
+        torch.logsumexp(c.log_w, dim=1) + c.common - math.log(n_cells) - 2 * torch.log(c.safe_beta[:, 0] * side)
     )
-    cell_mean = mu + s * (torch.exp(_log_phi(lo) - log_mass) - torch.exp(_log_phi(hi) - log_mass))
-    weights = torch.softmax(log_w, dim=1)[:, :, None]
+    cell_mean = _truncated_means(c.lo, c.hi, c.log_mass, c.mu, c.s, corners[None], side)
+    weights = torch.softmax(c.log_w, dim=1)[:, :, None]
     mean_x1 = (weights * cell_mean).sum(dim=1)
     # t = 0: pi_0 itself, and the prior mean of X_1 (the mean of the black-cell centres).
     prior_mean = (corners + side / 2).mean(dim=0)
@@ -83,7 +150,7 @@ def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board
     start = at_start[:, 0]
     log_density = torch.where(start, gauss, log_density)
     mean_x1 = torch.where(start[:, None], prior_mean.expand_as(mean_x1), mean_x1)
-    return log_density, mean_x1, alpha_t, beta_t
+    return log_density, mean_x1
 
 
 def _prepare(x: Any, t: Any, interpolant: Interpolant | None, t_eps: float, board: Board):
@@ -136,11 +203,26 @@ def marginal_velocity(
         shape (n, 2), dtype of x.
     """
     t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    _, mean_x1, alpha_t, beta_t = _posterior(x, t, interpolant, board)
-    d_alpha_t, d_beta_t = interpolant.d_alpha(t), interpolant.d_beta(t)
-    x64 = x.to(torch.float64)
-    v = (d_alpha_t / alpha_t) * x64 + (d_beta_t - d_alpha_t * beta_t / alpha_t) * mean_x1
-    return v.to(x.dtype)
+    mean_x1 = _posterior(x, t, interpolant, board)[1]
+    return interpolant.coefficients(t).velocity(x.to(torch.float64), mean_x1).to(x.dtype)
+
+
+def marginal_score(
+    x: torch.Tensor,
+    t: Any,
+    *,
+    interpolant: Interpolant | None = None,
+    board: Board = BOARD,
+    t_eps: float = T_EPS,
+) -> torch.Tensor:
+    """The exact score grad log p_t(x) = (beta_t m(x, t) - x) / alpha_t^2, shape (n, 2), dtype of x.
+
+    Times above 1 - t_eps are evaluated at 1 - t_eps, for both m and the coefficients (as in
+    `marginal_velocity`); at t = 0 it is -x, the score of pi_0.
+    """
+    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
+    mean_x1 = _posterior(x, t, interpolant, board)[1]
+    return interpolant.coefficients(t).score(x.to(torch.float64), mean_x1).to(x.dtype)
 
 
 def marginal_density(
@@ -185,7 +267,7 @@ def marginal_cell_weights(
     """
     t, interpolant = _prepare(x, t, interpolant, t_eps, board)
     terms = _cell_log_weights(x.to(torch.float64), t, interpolant, board)
-    at_start, log_w = terms[2], terms[-1]
+    at_start, log_w = terms.at_start, terms.log_w
     weights = torch.softmax(log_w, dim=1)
     return torch.where(at_start, torch.full_like(weights, 1.0 / weights.shape[1]), weights)
 

@@ -1,4 +1,5 @@
-"""How close samples are to the exact target pi_1, and the loss floor of conditional flow matching."""
+"""How good samples, pairs and flows are: closeness to the exact target pi_1, the loss floor of
+conditional flow matching, the cost of a pairing, how straight a flow is, crossings of paths."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from typing import Any
 
 import torch
 
-from ._checks import check_choice, check_count, check_generator, check_points
+from ._checks import as_field, check_choice, check_count, check_generator, check_points
 from .distributions import BOARD, Board, check_board, in_checkerboard, sample_checkerboard, sample_gaussian
 from .interpolants import Interpolant, check_interpolant
 from .marginal import marginal_velocity
-from .targets import TARGETS, _loss, sample_time
+from .solvers import SOLVERS
+from .targets import TARGETS, point_and_goal, sample_time
 
 
 def in_support_fraction(x: torch.Tensor, *, board: Board = BOARD) -> float:
@@ -132,9 +134,51 @@ def loss_floor(
         return marginal_velocity(x, s, interpolant=interpolant, board=board)
 
     size = n if target != "minibatch" else batch_size
-    losses = [_loss(exact, x_0[i:i + size], x_1[i:i + size], t[i:i + size], interpolant, target)
-              for i in range(0, n, size)]
+    losses = []
+    for i in range(0, n, size):
+        a, b, s = x_0[i:i + size], x_1[i:i + size], t[i:i + size]
+        x_t, goal = point_and_goal(a, b, interpolant.coefficients(s), target, t=s, interpolant=interpolant, board=board)
+        losses.append((exact(x_t, s) - goal).pow(2).sum(dim=1).mean())
     return torch.stack(losses).mean().item()
+
+
+def pairing_cost(x_0: torch.Tensor, x_1: torch.Tensor) -> float:
+    """The mean squared distance (1/n) sum_i ||x_0^i - x_1^i||^2 of row-wise pairs, shapes (n, d), n >= 1."""
+    check_points("x_0", x_0, dim=None, min_rows=1)
+    check_points("x_1", x_1, dim=None, min_rows=1)
+    if x_0.shape != x_1.shape:
+        raise ValueError(f"x_0 and x_1 must have the same shape, got {tuple(x_0.shape)} and {tuple(x_1.shape)}")
+    return float((x_0.double() - x_1.double()).pow(2).sum(dim=1).mean())
+
+
+def straightness(
+    velocity: Any,
+    x_0: torch.Tensor,
+    *,
+    n_steps: int = 64,
+    solver: str = "rk4",
+) -> float:
+    """How far a flow is from straight, from the points x_0 (n, d), n >= 1:
+
+        S = (1/K) sum_k E ||v(X_{t_k}, t_k) - (X_1 - X_0)||^2,  t_k = k / K,
+
+    along the ODE's trajectories (solved with `solver` in K = n_steps steps). S = 0 exactly when
+    every trajectory is a straight line run at constant speed, and then one Euler step is exact.
+    Since the mean of v along a trajectory is its chord, S is the kinetic energy minus the
+    squared chord: S = (1/K) sum_k E||v||^2 - E||X_1 - X_0||^2 (for Euler, exactly).
+    """
+    check_points("x_0", x_0, dim=None, min_rows=1)
+    field = as_field(velocity)
+    n_steps = check_count("n_steps", n_steps, minimum=1)
+    check_choice("solver", solver, tuple(SOLVERS))
+    with torch.no_grad():
+        path = SOLVERS[solver](field, x_0, n_steps, return_trajectory=True)
+        chord = path[-1] - path[0]
+        total = 0.0
+        for k in range(n_steps):
+            t = torch.full((len(x_0), 1), k / n_steps, dtype=path.dtype, device=path.device)
+            total += float((field(path[k], t) - chord).pow(2).sum(dim=1).mean())
+    return total / n_steps
 
 
 def count_crossings(paths: torch.Tensor, *, max_elements: int = 4_000_000) -> int:

@@ -235,8 +235,9 @@ def plot_trajectories(
     if not isinstance(trajectory, torch.Tensor):
         raise TypeError(f"trajectory must be a torch.Tensor of shape (n_steps + 1, n, 2) "
                         f"(what fm.euler(..., return_trajectory=True) returns), got {type(trajectory).__name__}")
-    if trajectory.dim() != 3 or trajectory.shape[2] != 2:
-        raise ValueError(f"trajectory must have shape (n_steps + 1, n, 2), got {tuple(trajectory.shape)}")
+    if trajectory.dim() != 3 or trajectory.shape[2] != 2 or trajectory.shape[0] < 1 or trajectory.shape[1] < 1:
+        raise ValueError(f"trajectory must have shape (n_steps + 1, n, 2) with at least one state and one path, "
+                         f"got {tuple(trajectory.shape)}")
     check_finite("trajectory", trajectory)
     n_show = check_count("n_show", n_show)
     check_flag("legend", legend)
@@ -347,7 +348,7 @@ def plot_histogram(
 
     Pass the same vmax as to `plot_density` to compare samples with an exact density.
     """
-    check_points("x", x)
+    check_points("x", x, min_rows=1)
     bins = check_count("bins", bins, minimum=1)
     if vmax is not None:
         vmax = check_positive("vmax", vmax)

@@ -1,7 +1,9 @@
 """Fixed-step ODE solvers for dX_t/dt = v(X_t, t) from t = 0 to t = 1 on the grid t_k = k / n_steps.
 
 All share one signature, `solver(velocity, x_0, n_steps, *, return_trajectory=False)`, where
-`velocity(x, t)` takes x of shape (n, 2) and t of shape (n, 1) and returns (n, 2). They run
+`velocity(x, t)` takes x of shape (n, d) (d = 2 on the board) and t of shape (n, 1) and returns
+(n, d). `integrate` is the stepper behind them, for any state and direction in time (the
+likelihood's backward ODE, the exact average velocity of a mean flow). They run
 under `torch.no_grad()`, so no autograd graph is kept, and they keep the dtype and device of x_0
 (a torch module is evaluated on its own device and dtype). What the field returns is checked at
 every evaluation: a tensor of shape (n, 2), finite; otherwise the error names the step and t.
@@ -19,12 +21,12 @@ from typing import Callable
 
 import torch
 
-from ._checks import as_field, check_count, check_field_output, check_flag, check_points
+from ._checks import as_field, check_choice, check_count, check_field_output, check_flag, check_points
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 # Butcher tableaux (a, b, c): stage i is evaluated at t + c_i h on x + h * sum_j a_ij k_j.
-_TABLEAUX = {
+TABLEAUX = {
     "euler": ([], [1.0], [0.0]),
     "midpoint": ([[0.5]], [0.0, 1.0], [0.0, 0.5]),
     "heun": ([[1.0]], [0.5, 0.5], [0.0, 1.0]),
@@ -34,7 +36,7 @@ _TABLEAUX = {
 
 def _integrate(method: str, velocity: Velocity, x_0: torch.Tensor, n_steps: int, return_trajectory: bool) -> torch.Tensor:
     field = as_field(velocity)
-    check_points("x_0", x_0)
+    check_points("x_0", x_0, dim=None)
     check_flag("return_trajectory", return_trajectory)
     n_steps = check_count("n_steps", n_steps, minimum=1)
     ones = torch.ones(len(x_0), 1, dtype=x_0.dtype, device=x_0.device)
@@ -43,15 +45,20 @@ def _integrate(method: str, velocity: Velocity, x_0: torch.Tensor, n_steps: int,
         return check_field_output("velocity", field(x, ones * t), x, where).to(x_0.dtype)
 
     with torch.no_grad():
-        return _steps(method, checked, x_0, n_steps, 0.0, 1.0, return_trajectory)
+        return integrate(method, checked, x_0, n_steps, 0.0, 1.0, return_trajectory)
 
 
-def _steps(method: str, f, y_0: torch.Tensor, n_steps: int, t_start: float, t_end: float,
-           return_trajectory: bool = False) -> torch.Tensor:
-    """The explicit Runge-Kutta method `method` for dy/dt = f(y, t, where) from t_start to t_end
-    (either direction) in n_steps equal steps, for a state y of any shape; inputs already checked.
-    `where` is the text that an error inside f should end with (step and time)."""
-    a, b, c = _TABLEAUX[method]
+def integrate(method: str, f: Callable[[torch.Tensor, float, str], torch.Tensor], y_0: torch.Tensor, n_steps: int,
+              t_start: float, t_end: float, return_trajectory: bool = False) -> torch.Tensor:
+    """The explicit Runge-Kutta method `method` ("euler", "midpoint", "heun" or "rk4") for
+    dy/dt = f(y, t, where) from t_start to t_end (either direction) in n_steps equal steps.
+
+    The building block of the solvers, for a state y of any shape: f gets y, the time as a float and
+    `where`, the text an error raised inside f should end with (step and time). It checks nothing
+    itself (the caller checks its own input and what f returns) and runs in the caller's grad mode.
+    """
+    check_choice("method", method, tuple(TABLEAUX))
+    a, b, c = TABLEAUX[method]
     h = (t_end - t_start) / n_steps
     lo, hi = min(t_start, t_end), max(t_start, t_end)
     y = y_0

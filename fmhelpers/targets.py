@@ -2,14 +2,19 @@
 
 The loss for one batch, with t, x_0 ~ pi_0 and x_1 ~ pi_1 drawn independently:
 
-    L(theta) = mean_i || u_t(x_0^i, x_1^i) - v_theta(x_t^i, t^i) ||^2
+    L(theta) = mean_i || goal_i - v_theta(x_t^i, t^i) ||^2
 
-`minibatch_target` replaces u_t by an average of the conditional velocities over the batch's
-x_1, weighted by how likely each x_1 is to have produced x_t: a Monte Carlo estimate of the
-marginal velocity v*(x_t, t) (the quantity the loss above secretly regresses on) with less noise.
+with one of three goals (`TARGETS`):
 
-Each public function checks its input once; the training loop calls the private `_loss` with
-inputs it made itself, so nothing is re-checked inside a training step.
+- "conditional": the conditional velocity u_t of the pair (the write-up's loss);
+- "minibatch": `minibatch_target`, an average of the conditional velocities over the batch's x_1,
+  weighted by how likely each x_1 is to have produced x_t: a Monte Carlo estimate of the marginal
+  velocity v*(x_t, t) (the quantity the loss above secretly regresses on) with less noise;
+- "exact": v*(x_t, t) itself (`fm.marginal_velocity`), known in closed form for our board only:
+  a ceiling check, not a method.
+
+`cfm_loss` and `minibatch_target` check their input; `point_and_goal` is what they share with the
+trainers, which call it on batches they drew themselves (nothing is checked twice in a step).
 """
 
 from __future__ import annotations
@@ -19,10 +24,13 @@ from typing import Any, Callable
 import torch
 
 from ._checks import as_field, check_choice, check_count, check_field_output, check_generator, check_positive
-from .interpolants import Interpolant, check_interpolant
+from .distributions import BOARD, Board, check_board
+from .interpolants import Coefficients, Interpolant, check_interpolant
+from .marginal import marginal_velocity
 
 TIME_SAMPLINGS = ("uniform", "late", "later", "mixed", "two-step")
-TARGETS = ("conditional", "minibatch")
+TARGETS = ("conditional", "minibatch", "exact")
+ALPHA_MIN = 1e-3
 
 
 def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -41,10 +49,6 @@ def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Gene
     n = check_count("n", n)
     check_choice("time_sampling", time_sampling, TIME_SAMPLINGS)
     generator = check_generator("generator", generator)
-    return _sample_time(n, time_sampling, generator)
-
-
-def _sample_time(n: int, time_sampling: str, generator: torch.Generator | None) -> torch.Tensor:
     u = torch.rand(n, 1, generator=generator)
     if time_sampling == "two-step":
         which = torch.rand(n, 1, generator=generator)
@@ -62,7 +66,7 @@ def minibatch_target(
     t: Any,
     *,
     interpolant: Interpolant | None = None,
-    alpha_min: float = 1e-3,
+    alpha_min: float = ALPHA_MIN,
 ) -> torch.Tensor:
     """Estimate of the marginal velocity v*(x_t^i, t^i) from the batch's own target samples.
 
@@ -71,42 +75,72 @@ def minibatch_target(
     w_ij proportional to exp(-||x_t^i - beta x_1^j||^2 / (2 alpha^2)) on x_1^j, and the velocity of
     the path through x_t^i that ends at x_1^j is (d_alpha / alpha)(x_t^i - beta x_1^j) + d_beta x_1^j.
     Their weighted average is returned, written as the conditional velocity u_t^i of the pair plus
-    a correction c_t * sum_j w_ij (x_1^j - x_1^i), c_t = d_beta - d_alpha beta / alpha, so that it
-    stays accurate as t -> 1, where the weights of the other samples vanish. Where alpha_t is below
+    a correction gain_t * sum_j w_ij (x_1^j - x_1^i), gain_t = d_beta - d_alpha beta / alpha, so that
+    it stays accurate as t -> 1, where the weights of the other samples vanish. Where alpha_t is below
     `alpha_min` (t within about 1e-3 of 1 on the linear path) the target is u_t itself: t = 1
     exactly would divide by zero.
 
     Args:
-        x_0, x_1: (n, 2) batch of source and target samples (x_1 doubles as the reference set);
+        x_0, x_1: (n, d) batch of source and target samples (x_1 doubles as the reference set);
             float32 and float64 mix (the result has the wider dtype).
         t: times in [0, 1]: a float, or shape (n,) or (n, 1).
         alpha_min: a positive floor for alpha_t (see above).
 
     Returns:
-        (n, 2) targets; at t = 0 they are mean(x_1) - x_0 for the linear path.
+        (n, d) targets; at t = 0 they are mean(x_1) - x_0 for the linear path.
     """
     interpolant = check_interpolant(interpolant)
     alpha_min = check_positive("alpha_min", alpha_min)
     x_0, x_1, t = interpolant.check_pair(x_0, x_1, t)
-    return _minibatch_target(x_0, x_1, t, interpolant, alpha_min)
+    return point_and_goal(x_0, x_1, interpolant.coefficients(t), "minibatch", alpha_min=alpha_min)[1]
 
 
 @torch.no_grad()
-def _minibatch_target(x_0, x_1, t, interpolant: Interpolant, alpha_min: float = 1e-3, x_t=None, u_t=None):
-    """`minibatch_target` for checked input, t of shape (n, 1); x_t and u_t may be handed in."""
-    if x_t is None or u_t is None:
-        x_t, u_t = interpolant._point_and_velocity(x_0, x_1, t)
-    raw_alpha = interpolant.alpha(t)
+def _minibatch_goal(x_1: torch.Tensor, x_t: torch.Tensor, u_t: torch.Tensor, c: Coefficients, alpha_min: float,
+                    labels: torch.Tensor | None, unlabelled: torch.Tensor | None) -> torch.Tensor:
+    raw_alpha = c.alpha_t
     alpha = raw_alpha.clamp_min(alpha_min)
-    beta, d_alpha, d_beta = interpolant.beta(t), interpolant.d_alpha(t), interpolant.d_beta(t)
+    beta = c.beta_t
     # log-weights up to a per-row constant: (beta x_t . x_1^j - beta^2 ||x_1^j||^2 / 2) / alpha^2
     rows = torch.cat([beta * x_t, -0.5 * beta * beta], dim=1) / alpha.pow(2)
     cols = torch.cat([x_1, x_1.pow(2).sum(dim=1, keepdim=True)], dim=1)
-    weights = torch.softmax(rows @ cols.T, dim=1)
+    logits = rows @ cols.T
+    if labels is not None:  # a labelled row averages over the batch's x_1 of its own class only
+        other = labels[:, None] != labels[None, :]
+        if unlabelled is not None:
+            other &= ~unlabelled[:, None]
+        logits = logits.masked_fill(other, float("-inf"))
+    weights = torch.softmax(logits, dim=1)
     weights.fill_diagonal_(0.0)  # the pair's own x_1 enters through u_t below
     shift = weights @ x_1 - weights.sum(dim=1, keepdim=True) * x_1
-    c_t = torch.where(raw_alpha < alpha_min, 0.0, d_beta - d_alpha * beta / alpha)
-    return u_t + c_t * shift
+    gain = torch.where(raw_alpha < alpha_min, 0.0, c.d_beta_t - c.d_alpha_t * beta / alpha)
+    return u_t + gain * shift
+
+
+def point_and_goal(
+    x_0: torch.Tensor,
+    x_1: torch.Tensor,
+    c: Coefficients,
+    target: str,
+    *,
+    t: torch.Tensor | None = None,
+    interpolant: Interpolant | None = None,
+    board: Board = BOARD,
+    alpha_min: float = ALPHA_MIN,
+    labels: torch.Tensor | None = None,
+    unlabelled: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x_t, goal) of one batch whose input is already checked: the point the network sees and what
+    it regresses on, for the target "conditional", "minibatch" or "exact" (which needs t and the
+    interpolant). With the x_1's `labels` (int64 (n,)), a minibatch goal averages each row over the
+    x_1 of its own label (the posterior given x_t and the label), except the rows marked True in
+    `unlabelled` (bool (n,), the label dropped), which average over the whole batch."""
+    x_t, u_t = c.interpolate(x_0, x_1), c.conditional_velocity(x_0, x_1)
+    if target == "conditional":
+        return x_t, u_t
+    if target == "exact":
+        return x_t, marginal_velocity(x_t, t, interpolant=interpolant, board=board).to(x_t.dtype)
+    return x_t, _minibatch_goal(x_1, x_t, u_t, c, alpha_min, labels, unlabelled)
 
 
 def cfm_loss(
@@ -117,27 +151,24 @@ def cfm_loss(
     *,
     interpolant: Interpolant | None = None,
     target: str = "conditional",
+    board: Board = BOARD,
 ) -> torch.Tensor:
-    """Flow matching loss: mean over the batch of ||target - v_theta(x_t, t)||^2 (a scalar).
+    """Flow matching loss: mean over the batch of ||goal - v_theta(x_t, t)||^2 (a scalar).
 
     target="conditional" regresses on the conditional velocity u_t (the write-up's loss);
-    target="minibatch" on `minibatch_target`, the batch's estimate of the marginal velocity.
-    `model` is any field v(x, t); a torch module is evaluated on its own device, and float64
-    points work with a float32 model (the loss then comes back in float64).
+    target="minibatch" on `minibatch_target`, the batch's estimate of the marginal velocity;
+    target="exact" on v* itself (2-D points of `board` only). `model` is any field v(x, t); a torch
+    module is evaluated on its own device, and float64 points work with a float32 model (the loss
+    then comes back in float64). What the model returns is checked (shape, finite).
     """
     check_choice("target", target, TARGETS)
     interpolant = check_interpolant(interpolant)
+    board = check_board(board)
     x_0, x_1, t = interpolant.check_pair(x_0, x_1, t)
+    if len(x_0) == 0:
+        raise ValueError("x_0 must hold at least one point (the loss is a mean over the batch)")
+    if target == "exact" and x_0.shape[1] != 2:
+        raise ValueError(f"target='exact' is the closed form of the 2-D board; x_0 has {x_0.shape[1]} columns")
     field = as_field(model, "model")
-
-    def checked(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        return check_field_output("model", field(x, s), x)
-
-    return _loss(checked, x_0, x_1, t, interpolant, target)
-
-
-def _loss(model, x_0, x_1, t, interpolant: Interpolant, target: str) -> torch.Tensor:
-    """`cfm_loss` for checked input (t of shape (n, 1)): what a training step computes."""
-    x_t, u_t = interpolant._point_and_velocity(x_0, x_1, t)
-    goal = u_t if target == "conditional" else _minibatch_target(x_0, x_1, t, interpolant, x_t=x_t, u_t=u_t)
-    return (model(x_t, t) - goal).pow(2).sum(dim=1).mean()
+    x_t, goal = point_and_goal(x_0, x_1, interpolant.coefficients(t), target, t=t, interpolant=interpolant, board=board)
+    return (check_field_output("model", field(x_t, t), x_t) - goal).pow(2).sum(dim=1).mean()

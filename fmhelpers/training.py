@@ -1,7 +1,11 @@
-"""The training loop: Adam on the flow matching loss, one fresh batch per iteration.
+"""The training loop, `fit`, and the flow trainer built on it, `train`.
 
-What the loop computes is decided by a `Recipe` (fmhelpers.recipe); the loss and the regression
-targets live in fmhelpers.targets, checkpoints in fmhelpers.checkpoints.
+`fit(model, batch_loss, optimiser)` is the one loop of the package: Adam (fused where torch has
+it), the learning-rate schedule, gradient clipping, a seeded generator, a progress bar, weight
+snapshots, and a clear error when the loss stops being finite. Every trainer is `fit` plus the
+loss of one batch: `train` (flow matching, notebook 04), `fm.reflow` (07), `fm.train_meanflow` and
+`fm.fit_one_step` (08), and a conditional model through `train` with a recipe that has
+`label_dropout` (10, 11). What a run computes is decided by its recipe (fmhelpers.recipes).
 """
 
 from __future__ import annotations
@@ -9,28 +13,40 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from ._checks import check_count, check_points, module_device, resolve_device
-from .distributions import sample_checkerboard, sample_gaussian
-from .recipe import Recipe, as_recipe
-from .targets import _loss, _sample_time
+from ._checks import check_count, check_flag, check_model, module_device, resolve_device
+from .couplings import Batch, data_source, draw_batch
+from .recipes import DEFAULT_RECIPE, Optimiser, Recipe, as_recipe
+from .targets import point_and_goal, sample_time
+
+BatchLoss = Callable[[torch.Generator, torch.device], torch.Tensor]
 
 
 @dataclass
 class TrainResult:
-    """What `train` returns: the trained model, one loss per iteration, optional weight snapshots."""
+    """What a trainer returns: the trained model, one loss per iteration, optional weight snapshots.
+
+    `extra` holds what one trainer adds (reflow: the seconds spent making its pairs).
+    """
 
     model: nn.Module
     losses: list[float]
-    recipe: Recipe
+    recipe: Optimiser
     snapshots: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
     seconds: float = 0.0
     snapshot_seconds: dict[int, float] = field(default_factory=dict)
-    pair_seconds: float = 0.0  # time spent making the pairs, for reflow (`fm.reflow`)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def lr_factor(schedule: str, step: int, total: int) -> float:
+    """The learning rate's multiplier at `step` of `total`: 1 ("constant"), or a cosine from 1 to 0."""
+    if schedule == "constant":
+        return 1.0
+    return 0.5 * (1 + math.cos(math.pi * step / total))
 
 
 def _fused_adam_ok(device: torch.device) -> bool:
@@ -38,94 +54,53 @@ def _fused_adam_ok(device: torch.device) -> bool:
     return device.type in ("cpu", "cuda") and (major, minor) >= (2, 4)
 
 
-def _lr_factor(schedule: str, step: int, total: int) -> float:
-    if schedule == "constant":
-        return 1.0
-    return 0.5 * (1 + math.cos(math.pi * step / total))  # cosine decay to 0
-
-
-def _step(model: nn.Module, optimizer, scheduler, loss: torch.Tensor, clip_grad_norm: float | None,
-          iteration: int, lr: float) -> float:
-    """One Adam step on `loss` (gradient norm clipped when asked); the loss as a float, which must be finite."""
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if clip_grad_norm is not None:
-        nn.utils.clip_grad_norm_(model.parameters(), clip_grad_norm)
-    optimizer.step()
-    scheduler.step()
-    value = loss.item()
-    if not math.isfinite(value):
-        raise FloatingPointError(f"the loss became {value} at iteration {iteration}: training diverged; "
-                                 f"try a smaller lr (got {lr})")
-    return value
-
-
-def train(
+def fit(
     model: nn.Module,
-    recipe: Recipe | None = None,
+    batch_loss: BatchLoss,
+    recipe: Optimiser,
     *,
     progress: bool = True,
+    desc: str = "training",
     snapshot_every: int | None = None,
     device: Any = None,
-    pairs: tuple[torch.Tensor, torch.Tensor] | None = None,
-    **changes: Any,
 ) -> TrainResult:
-    """Train `model` in place with Adam on the flow matching loss, as `recipe` says.
-
-    Each iteration draws a fresh batch: x_0 ~ pi_0, x_1 ~ pi_1 and t (see `fm.sample_time`), all
-    from one generator seeded with the recipe's seed, so a seeded run on the CPU gives the same
-    numbers every time.
+    """Train `model` in place: `recipe.n_iterations` Adam steps on `batch_loss(generator, device)`.
 
     Args:
-        model: a velocity field module, e.g. `VelocityMLP()`.
-        recipe: an `fm.Recipe` (default `fm.DEFAULT_RECIPE`).
+        model: the network (its parameters are what Adam moves).
+        batch_loss: draws one batch with the generator it is given (seeded with `recipe.seed`, so a
+            seeded run on the CPU gives the same numbers every time) and returns its loss, a scalar
+            tensor with a gradient; tensors it makes go to `device`.
+        recipe: an `fm.Optimiser` or any recipe (its optimisation fields are used).
         progress: show a tqdm progress bar with the running loss.
-        snapshot_every: keep a copy of the weights at iteration 0 and every this many iterations
-            (and at the end), for "samples at different training iterations".
+        desc: the progress bar's label.
+        snapshot_every: keep a copy of the weights at iteration 0, every this many iterations and at
+            the end.
         device: where to train (None: where the model already is).
-        pairs: (x_0, x_1), two tensors of shape (m, 2) whose rows are paired, for a recipe with
-            coupling="pairs" (e.g. `fm.flow_pairs(model, m)` for reflow): each batch is
-            batch_size rows drawn from them with replacement. Needed by that coupling, refused
-            by the others.
-        **changes: any field of `fm.Recipe` (n_iterations=, lr=, seed=, target=, ...), applied to
-            `recipe`: `fm.train(model, lr=3e-3)` is `fm.train(model, fm.DEFAULT_RECIPE.replace(lr=3e-3))`.
 
     Returns:
-        TrainResult with .model, .losses (length n_iterations), .recipe, .snapshots
-        {iteration: state_dict}, .seconds (training wall time) and .snapshot_seconds.
+        TrainResult with .model, .losses (length n_iterations), .recipe, .snapshots {iteration:
+        state_dict}, .seconds (training wall time) and .snapshot_seconds.
 
     Raises:
         FloatingPointError: the loss stopped being finite (the iteration is named).
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if module_device(model) is None:
-        raise ValueError("model must have parameters to train")
-    recipe = as_recipe(recipe, changes)
+    check_model("model", model, "fm.VelocityMLP()")
+    if not callable(batch_loss):
+        raise TypeError(f"batch_loss must be callable as batch_loss(generator, device), got {type(batch_loss).__name__}")
+    if not isinstance(recipe, Optimiser):
+        raise TypeError(f"recipe must be an fm.Optimiser or a recipe, got {type(recipe).__name__}")
+    check_flag("progress", progress)
     if snapshot_every is not None:
         snapshot_every = check_count("snapshot_every", snapshot_every, minimum=1)
     device = module_device(model) if device is None else resolve_device(device)
     model.to(device).train()
-    interpolant = recipe.make_interpolant()
-    n, board = recipe.batch_size, recipe.board
-    if (pairs is None) != (recipe.coupling != "pairs"):
-        raise ValueError("pairs must be given exactly when the recipe's coupling is 'pairs' "
-                         f"(coupling={recipe.coupling!r}, pairs {'given' if pairs is not None else 'missing'})")
-    if pairs is not None:
-        if not isinstance(pairs, (tuple, list)) or len(pairs) != 2:
-            raise TypeError(f"pairs must be a tuple (x_0, x_1) of two tensors, got {type(pairs).__name__}")
-        check_points("pairs[0]", pairs[0])
-        check_points("pairs[1]", pairs[1])
-        if len(pairs[0]) != len(pairs[1]):
-            raise ValueError(f"pairs must hold as many x_0 as x_1, got {len(pairs[0])} and {len(pairs[1])}")
-        pair_x0, pair_x1 = (p.detach().to(device, torch.float32) for p in pairs)
-
     generator = torch.Generator().manual_seed(recipe.seed)
-    # fused Adam: one kernel for all parameters, ~0.4 ms less per step on the CPU (benchmarks/NOTES.md)
+    # fused Adam: one kernel for all parameters, ~0.4 ms less per step on the CPU (benchmarks/README.md)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, recipe.adam_beta2),
                                  fused=_fused_adam_ok(device))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _lr_factor(recipe.lr_schedule, step, recipe.n_iterations))
+    total = recipe.n_iterations
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: lr_factor(recipe.lr_schedule, k, total))
     snapshots: dict[int, dict[str, torch.Tensor]] = {}
     snapshot_seconds: dict[int, float] = {}
 
@@ -137,29 +112,123 @@ def train(
 
     losses: list[float] = []
     start = time.perf_counter()
-    bar = tqdm(range(recipe.n_iterations), desc="training", disable=not progress, mininterval=0.5)
+    bar = tqdm(range(total), desc=desc, disable=not progress, mininterval=0.5)
     for iteration in bar:
         if snapshot_every is not None and iteration % snapshot_every == 0:
             keep(iteration)
-        if pairs is not None:
-            rows = torch.randint(len(pair_x0), (n,), generator=generator).to(device)
-            x_0, x_1 = pair_x0[rows], pair_x1[rows]
-        else:
-            x_0 = sample_gaussian(n, generator=generator)
-            x_1 = sample_checkerboard(n, board=board, generator=generator)
-            if recipe.coupling == "ot":
-                from .couplings import couple
-
-                x_1 = couple(x_0, x_1, "ot", block_size=recipe.ot_block)
-            x_0, x_1 = x_0.to(device), x_1.to(device)
-        t = _sample_time(n, recipe.time_sampling, generator).to(device)
-        loss = _loss(model, x_0, x_1, t, interpolant, recipe.target)
-        losses.append(_step(model, optimizer, scheduler, loss, recipe.clip_grad_norm, iteration, recipe.lr))
+        loss = batch_loss(generator, device)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if recipe.clip_grad_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), recipe.clip_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        value = loss.item()
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the loss became {value} at iteration {iteration}: training diverged; "
+                                     f"try a smaller lr (got {recipe.lr})")
+        losses.append(value)
         if progress and iteration % 25 == 0:
             bar.set_postfix(loss=f"{sum(losses[-25:]) / len(losses[-25:]):.4f}", refresh=False)
     seconds = time.perf_counter() - start
     if snapshot_every is not None:
-        keep(recipe.n_iterations)
+        keep(total)
     model.eval()
     return TrainResult(model=model, losses=losses, recipe=recipe, snapshots=snapshots, seconds=seconds,
                        snapshot_seconds=snapshot_seconds)
+
+
+def _labels_for(model: nn.Module, recipe: Recipe, batch: Batch, generator: torch.Generator):
+    """(labels the network sees, the x_1's own labels, which rows had theirs dropped), or Nones."""
+    if recipe.label_dropout is None:
+        return None, None, None
+    dropped = torch.rand(len(batch.labels), generator=generator) < recipe.label_dropout
+    seen = torch.where(dropped, torch.full_like(batch.labels, model.n_classes), batch.labels)
+    return seen, batch.labels, dropped
+
+
+def train(
+    model: nn.Module,
+    recipe: Recipe | None = None,
+    *,
+    progress: bool = True,
+    snapshot_every: int | None = None,
+    device: Any = None,
+    pairs: tuple[torch.Tensor, torch.Tensor] | None = None,
+    data: Any = None,
+    **changes: Any,
+) -> TrainResult:
+    """Train `model` in place with Adam on the flow matching loss, as `recipe` says (with `fit`).
+
+    Each iteration draws a fresh batch: x_0 ~ pi_0, x_1 ~ pi_1 (the recipe's board, or rows of
+    `data`) and t (see `fm.sample_time`), all from one generator seeded with the recipe's seed, so
+    a seeded run on the CPU gives the same numbers every time.
+
+    Args:
+        model: a velocity field module, e.g. `fm.VelocityMLP()`; with a recipe that sets
+            `label_dropout`, a conditional one (`fm.ConditionalMLP`), trained on the labels of x_1.
+        recipe: an `fm.Recipe` (default `fm.DEFAULT_RECIPE`).
+        progress: show a tqdm progress bar with the running loss.
+        snapshot_every: keep a copy of the weights at iteration 0 and every this many iterations
+            (and at the end), for "samples at different training iterations".
+        device: where to train (None: where the model already is).
+        pairs: (x_0, x_1), two tensors (m, d) whose rows are paired, for a recipe with
+            coupling="pairs" (e.g. `fm.flow_pairs(model, m)` for reflow): each batch is
+            batch_size rows drawn from them with replacement. Needed by that coupling, refused
+            by the others.
+        data: a data set to learn instead of the board: points (m, d), or (points, labels) for a
+            conditional model; each batch draws rows with replacement.
+        **changes: any field of `fm.Recipe` (n_iterations=, lr=, seed=, target=, ...), applied to
+            `recipe`: `fm.train(model, lr=3e-3)` is `fm.train(model, fm.DEFAULT_RECIPE.replace(lr=3e-3))`.
+
+    Returns:
+        TrainResult (see `fit`).
+
+    Raises:
+        FloatingPointError: the loss stopped being finite (the iteration is named).
+    """
+    check_model("model", model, "fm.VelocityMLP()")
+    recipe = as_recipe(recipe, changes, DEFAULT_RECIPE, Recipe)
+    if (pairs is None) != (recipe.coupling != "pairs"):
+        raise ValueError("pairs must be given exactly when the recipe's coupling is 'pairs' "
+                         f"(coupling={recipe.coupling!r}, pairs {'given' if pairs is not None else 'missing'})")
+    source = data_source(board=recipe.board, data=data, pairs=pairs)
+    _check_fit(model, recipe, source)
+    interpolant = recipe.make_interpolant()
+    conditional = recipe.label_dropout is not None
+    forward = getattr(model, "raw", model)
+
+    def batch_loss(generator: torch.Generator, device: torch.device) -> torch.Tensor:
+        batch = draw_batch(recipe.batch_size, source, generator, coupling=recipe.coupling, ot_block=recipe.ot_block,
+                           labels=conditional)
+        t = sample_time(recipe.batch_size, recipe.time_sampling, generator=generator)
+        seen, labels, dropped = _labels_for(model, recipe, batch, generator)
+        x_0, x_1, t = batch.x_0.to(device), batch.x_1.to(device), t.to(device)
+        x_t, goal = point_and_goal(x_0, x_1, interpolant.coefficients(t), recipe.target, t=t, interpolant=interpolant,
+                                   board=recipe.board, labels=None if labels is None else labels.to(device),
+                                   unlabelled=None if dropped is None else dropped.to(device))
+        predicted = forward(x_t, t) if seen is None else forward(x_t, t, seen.to(device))
+        return (predicted - goal).pow(2).sum(dim=1).mean()
+
+    return fit(model, batch_loss, recipe, progress=progress, snapshot_every=snapshot_every, device=device)
+
+
+def _check_fit(model: nn.Module, recipe: Recipe, source) -> None:
+    """What the model, the recipe and the data must agree on, said before the first step."""
+    dim = getattr(model, "dim", None)
+    if dim is not None and dim != source.dim:
+        raise ValueError(f"model works in {dim} dimensions but the training points have {source.dim}")
+    if recipe.target == "exact" and source.board is None:
+        raise ValueError("target='exact' is the closed form of the board's v*: it cannot train on data or pairs")
+    n_classes = getattr(model, "n_classes", None)
+    if recipe.label_dropout is None and n_classes is not None:
+        raise ValueError(f"model is conditional ({n_classes} classes): give the recipe label_dropout "
+                         f"(e.g. fm.GUIDANCE_RECIPE) so that it trains on labels")
+    if recipe.label_dropout is not None:
+        if n_classes is None:
+            raise ValueError("recipe.label_dropout is set but the model takes no label: use fm.ConditionalMLP")
+        if not source.has_labels:
+            raise ValueError("recipe.label_dropout is set but the data has no labels: pass data=(points, labels)")
+        k = source.board.n_classes if source.board is not None else int(source.labels.max()) + 1
+        if k > n_classes:
+            raise ValueError(f"the data has labels up to {k - 1} but the model has {n_classes} classes")

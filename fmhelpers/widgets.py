@@ -53,6 +53,8 @@ class SliderView:
             check_callable("readout", readout, "readout(value) -> str")
         if value is not None and value not in values:
             raise ValueError(f"value must be one of the slider's values, got {value!r}")
+        if not isinstance(description, str):
+            raise TypeError(f"description must be a str (the slider's label), got {type(description).__name__}")
         ncols = check_count("ncols", ncols, minimum=1)
         dpi = check_count("dpi", dpi, minimum=1)
         self.values = values
@@ -108,6 +110,18 @@ class SliderView:
                 raise TypeError(f"readout must return a str, got {type(text).__name__} for {value!r}")
             self._cache[index] = (buffer.getvalue(), text)
         return self._cache[index]
+
+    def draw_all(self) -> int:
+        """Draw the picture at every position now (each is kept, so every later move is instant), and
+        return how many there are. A position whose drawing fails raises, naming its value."""
+        for index, value in enumerate(self.values):
+            try:
+                png, _ = self.render(index)
+            except Exception as exc:
+                raise RuntimeError(f"the slider's picture at {self._label(value)} failed: {type(exc).__name__}: {exc}") from exc
+            if not png.startswith(b"\x89PNG"):
+                raise RuntimeError(f"the slider's picture at {self._label(value)} is not a PNG")
+        return len(self.values)
 
     def show_index(self, index: int) -> None:
         """Show values[index] in the image and the readout."""

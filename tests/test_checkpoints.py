@@ -2,11 +2,13 @@
 
 import os
 import pickle
+from pathlib import Path
 
 import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import device_test, raises_here, table_test
 
 
 def _small_model():
@@ -18,8 +20,8 @@ SMALL = dict(n_iterations=40, batch_size=128, progress=False)
 
 def test_checkpoint_round_trip(tmp_path):
     result = fm.train(_small_model(), snapshot_every=20, **SMALL)
-    path = fm.save_checkpoint(tmp_path / "sub" / "m.pt", result.model, losses=result.losses,
-                              snapshots=result.snapshots, meta={"recipe": result.recipe.to_dict()})
+    path = fm.save_checkpoint(tmp_path / "sub" / "m.pt", result.model, recipe=result.recipe, losses=result.losses,
+                              snapshots=result.snapshots)
     ckpt = fm.load_checkpoint(path)
     x = torch.randn(4, 2)
     assert torch.equal(ckpt.model(x, 0.5), result.model(x, 0.5))
@@ -85,3 +87,102 @@ def test_load_or_train_trains_once_then_loads(tmp_path, capsys):
     assert capsys.readouterr().out == ""  # loaded, not retrained
     other = fm.load_or_train(path, snapshot_every=None, progress=False, n_iterations=30, batch_size=64)
     assert "training again" in capsys.readouterr().out and len(other.losses) == 30
+
+
+@pytest.mark.parametrize("model, recipe", [
+    (fm.MeanFlowMLP(hidden=16, n_layers=2), fm.MEANFLOW_RECIPE),
+    (fm.ConditionalMLP(hidden=16, n_layers=2), fm.DEFAULT_RECIPE.replace(label_dropout=0.1)),
+    (fm.ClassifierMLP(dim=4, n_classes=3, hidden=8), fm.ONE_STEP_FIT_RECIPE),
+], ids=["mean flow", "conditional", "classifier"])
+def test_every_network_of_the_table_round_trips_with_its_recipe(tmp_path, model, recipe):
+    ckpt = fm.load_checkpoint(fm.save_checkpoint(tmp_path / "m.pt", model, recipe=recipe))
+    assert type(ckpt.model) is type(model) and ckpt.recipe == recipe
+    assert all(torch.equal(a, b) for a, b in zip(ckpt.model.state_dict().values(), model.state_dict().values()))
+
+
+def test_the_committed_checkpoints_load_and_report_their_recipe():
+    """Written before the model table and the one recipe key: a config without a kind, and the mean
+    flows' recipe under meta["meanflow_recipe"], still load."""
+    folder = Path(__file__).resolve().parents[1] / "notebooks" / "checkpoints"
+    for path in sorted(folder.glob("*.pt")):
+        ckpt = fm.load_checkpoint(path)
+        assert ckpt.recipe is not None, path.name
+    assert fm.load_checkpoint(folder / "velocity_mlp.pt").recipe == fm.DEFAULT_RECIPE
+
+
+def test_an_older_mean_flow_checkpoint_reads_its_recipe_from_the_old_key(tmp_path):
+    old = {k: v for k, v in fm.MEANFLOW_RECIPE.to_dict().items() if k not in ("kind", "lr_schedule", "interpolant",
+                                                                              "grid_size", "scale")}
+    path = fm.save_checkpoint(tmp_path / "m.pt", fm.MeanFlowMLP(), meta={"meanflow_recipe": old})
+    assert fm.load_checkpoint(path).recipe == fm.MEANFLOW_RECIPE
+
+
+def test_load_or_train_keeps_a_checkpoint_of_another_schedule_or_board(tmp_path, capsys):
+    """The old retrain bug: a non-default interpolant or board retrained on every call."""
+    small = dict(n_iterations=3, batch_size=16, snapshot_every=None, progress=False)
+    for changes in (dict(interpolant=fm.TrigInterpolant()), dict(board=fm.Board(grid_size=4)),
+                    dict(board=fm.Board(grid_size=6, scale=3.0))):
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.pt"
+        first = fm.load_or_train(path, **small, **changes)
+        mtime = path.stat().st_mtime_ns
+        again = fm.load_or_train(path, **small, **changes)
+        assert path.stat().st_mtime_ns == mtime and capsys.readouterr().out == ""
+        assert again.recipe == first.recipe == fm.DEFAULT_RECIPE.replace(n_iterations=3, batch_size=16, **changes)
+
+
+def test_a_temporary_file_left_by_a_killed_save_is_removed(tmp_path):
+    (tmp_path / "m.pt.abc123.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / "other.pt.x.tmp").write_bytes(b"not ours")
+    fm.save_checkpoint(tmp_path / "m.pt", _small_model())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "other.pt.x.tmp"]
+
+
+def _payload(tmp_path):
+    path = fm.save_checkpoint(tmp_path / "m.pt", fm.VelocityMLP(hidden=8, n_layers=1))
+    return path, torch.load(path, weights_only=True)
+
+
+def test_a_config_that_does_not_match_the_weights(tmp_path):
+    path, payload = _payload(tmp_path)
+    payload["config"]["hidden"] = 16
+    torch.save(payload, path)
+    raises_here(lambda: fm.load_checkpoint(path), ValueError, "weights")
+    payload["config"]["activation"] = "tanh"
+    torch.save(payload, path)
+    raises_here(lambda: fm.load_checkpoint(path), ValueError, "config")
+
+
+@pytest.mark.parametrize("key", ["config", "state_dict", "snapshots", "meta", "losses"])
+def test_a_checkpoint_with_a_missing_key(tmp_path, key):
+    path, payload = _payload(tmp_path)
+    del payload[key]
+    torch.save(payload, path)
+    raises_here(lambda: fm.load_checkpoint(path), ValueError, key)
+
+
+@pytest.mark.parametrize("snapshots, error, word", [
+    ([1, 2], TypeError, "snapshots"),
+    ({0: "weights"}, TypeError, "snapshots"),
+    ({0: {"net.0.weight": torch.zeros(1)}}, ValueError, "snapshots"),
+    ({"first": {}}, TypeError, "iteration"),
+])
+def test_snapshots_are_checked_at_save_time(tmp_path, snapshots, error, word):
+    raises_here(lambda: fm.save_checkpoint(tmp_path / "m.pt", _small_model(), snapshots=snapshots), error, word)
+    assert not (tmp_path / "m.pt").exists()
+
+
+CKPT = "notebooks/checkpoints/velocity_mlp.pt"
+BAD = {
+    "Checkpoint": (lambda: fm.load_checkpoint(CKPT).model_at(7), ValueError, "iteration"),
+    "load_checkpoint": (lambda: fm.load_checkpoint(3), TypeError, "path"),
+    "load_or_train": (lambda: fm.load_or_train("x.pt", lr=0), ValueError, "lr"),
+    "save_checkpoint": (lambda: fm.save_checkpoint("/tmp/never.pt", _small_model(), losses=["a"]), TypeError, "losses"),
+    "save_checkpoint model": (lambda: fm.save_checkpoint("/tmp/never.pt", torch.nn.Linear(2, 2)), TypeError, "model"),
+    "save_checkpoint recipe": (lambda: fm.save_checkpoint("/tmp/never.pt", _small_model(), recipe={"lr": 1}), TypeError,
+                               "recipe"),
+}
+test_bad_input = table_test(BAD)
+test_bad_devices = device_test({
+    "load_checkpoint": lambda d: fm.load_checkpoint(CKPT, device=d),
+    "load_or_train": lambda d: fm.load_or_train("does-not-exist.pt", device=d),
+})

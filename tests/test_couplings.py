@@ -1,4 +1,4 @@
-"""Couplings: the OT pairing is optimal, reflow pairs come from the model, coupled recipes train."""
+"""Couplings: the OT pairing is optimal and keeps both marginals; the batch draw every trainer uses."""
 
 import itertools
 
@@ -6,6 +6,8 @@ import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import EMPTY, GOOD, points_test, table_test
+from fmhelpers.couplings import data_source, draw_batch
 
 
 def _brute_force_cost(x_0, x_1):
@@ -45,68 +47,60 @@ def test_blocks_are_each_a_permutation_of_their_own_rows(gen):
             fm.pairing_cost(x_0[start:start + 32], fm.couple(x_0[start:start + 32], original, "ot")))
 
 
-def test_flow_pairs_come_from_the_given_model():
-    model = fm.VelocityMLP()
-    x_0, x_1 = fm.flow_pairs(model, 300, n_steps=4, solver="rk4", batch_size=128, generator=torch.Generator().manual_seed(1))
-    assert torch.equal(x_0, fm.sample_gaussian(300, generator=torch.Generator().manual_seed(1)))
-    assert torch.allclose(x_1, fm.rk4(model, x_0, 4), atol=1e-6)
-    other = fm.VelocityMLP(seed=1)
-    assert not torch.allclose(x_1, fm.rk4(other, x_0, 4), atol=1e-3)
 
 
-def test_training_on_pairs_learns_their_velocity():
-    """Pairs x_1 = x_0 + c: the flow is straight with velocity c, so one Euler step is exact."""
-    x_0 = fm.sample_gaussian(2000, generator=torch.Generator().manual_seed(2))
-    shift = torch.tensor([1.0, -0.5])
-    result = fm.train(fm.VelocityMLP(), coupling="pairs", target="conditional", pairs=(x_0, x_0 + shift),
-                      n_iterations=300, batch_size=256, time_sampling="uniform", progress=False)
-    probe = fm.sample_gaussian(200, generator=torch.Generator().manual_seed(3))
-    assert (fm.euler(result.model, probe, 1) - (probe + shift)).norm(dim=1).mean() < 0.1
-    assert fm.straightness(result.model, probe, n_steps=8) < 0.01
+def test_the_pairing_is_a_permutation_the_coupling_applies(gen):
+    x_0, x_1 = fm.sample_gaussian(64, generator=gen), fm.sample_checkerboard(64, generator=gen)
+    perm = fm.pairing(x_0, x_1, "ot", block_size=16)
+    assert sorted(perm.tolist()) == list(range(64))
+    assert torch.equal(fm.couple(x_0, x_1, "ot", block_size=16), x_1[perm])
+    assert torch.equal(fm.pairing(x_0, x_1), torch.arange(64))
+    assert set(fm.COUPLINGS) == {"independent", "ot"}
 
 
-def test_reflow_warm_starts_from_the_model_and_times_the_pairs():
-    base = fm.train(fm.VelocityMLP(), n_iterations=50, progress=False).model
-    result = fm.reflow(base, n_pairs=500, n_iterations=2, lr=1e-9, progress=False)
-    probe = fm.sample_gaussian(50, generator=torch.Generator().manual_seed(4))
-    assert result.model is not base and result.pair_seconds > 0
-    assert torch.allclose(result.model(probe, 0.3), base(probe, 0.3), atol=1e-4)  # a copy, barely moved
-    assert result.recipe.coupling == "pairs" and result.recipe.time_sampling == "two-step"
-    cold = fm.reflow(base, n_pairs=500, n_iterations=2, lr=1e-9, warm_start=False, progress=False)
-    assert not torch.allclose(cold.model(probe, 0.3), base(probe, 0.3), atol=1e-2)
+def test_the_batch_draw_is_the_documented_sequence_of_draws():
+    """x_0, then x_1, from one generator; the coupling reorders x_1 and its labels together."""
+    source = data_source()
+    batch = draw_batch(32, source, torch.Generator().manual_seed(3), coupling="ot", ot_block=16, labels=True)
+    g = torch.Generator().manual_seed(3)
+    x_0, x_1 = fm.sample_gaussian(32, generator=g), fm.sample_checkerboard(32, generator=g)
+    assert torch.equal(batch.x_0, x_0)
+    assert torch.equal(batch.x_1, fm.couple(x_0, x_1, "ot", block_size=16))
+    assert torch.equal(batch.labels, fm.black_cell_index(batch.x_1))
 
 
-def test_ot_recipe_trains_and_refuses_the_minibatch_target():
-    result = fm.train(fm.VelocityMLP(), fm.OT_RECIPE, n_iterations=5, progress=False)
-    assert len(result.losses) == 5 and result.recipe.coupling == "ot"
-    with pytest.raises(ValueError, match="minibatch"):
-        fm.Recipe(coupling="ot")
-    with pytest.raises(ValueError, match="pairs"):
-        fm.train(fm.VelocityMLP(), coupling="pairs", target="conditional", n_iterations=2, progress=False)
-    with pytest.raises(ValueError, match="pairs"):
-        fm.train(fm.VelocityMLP(), n_iterations=2, pairs=(torch.zeros(4, 2), torch.zeros(4, 2)), progress=False)
+def test_a_data_set_and_given_pairs_are_sources_too(gen):
+    points, labels = torch.randn(50, 64, generator=gen), torch.arange(50) % 10
+    batch = draw_batch(20, data_source(data=(points, labels)), torch.Generator().manual_seed(0), labels=True)
+    assert batch.x_0.shape == (20, 64) and batch.x_1.shape == (20, 64)
+    rows = [int((points == row).all(dim=1).nonzero()) for row in batch.x_1]
+    assert torch.equal(batch.labels, labels[rows])
+    pairs = (torch.randn(30, 2, generator=gen), torch.randn(30, 2, generator=gen))
+    batch = draw_batch(10, data_source(pairs=pairs), torch.Generator().manual_seed(0), coupling="pairs")
+    for a, b in zip(batch.x_0, batch.x_1):
+        i = int((pairs[0] == a).all(dim=1).nonzero())
+        assert torch.equal(pairs[1][i], b)
 
 
-def test_older_stored_recipes_load_as_independent():
-    stored = fm.DEFAULT_RECIPE.to_dict()
-    del stored["coupling"], stored["ot_block"]
-    assert fm.Recipe.from_dict(stored) == fm.DEFAULT_RECIPE
-
-
-def test_straightness_is_zero_exactly_for_straight_flows(gen):
-    x_0 = fm.sample_gaussian(400, generator=gen).double()
-    assert fm.straightness(lambda x, t: torch.ones_like(x), x_0) < 1e-20
-    # v = -x: X_t = x_0 e^{-t}, chord x_0 (e^{-1} - 1); S = E|x_0|^2 * int (e^{-t} + e^{-1} - 1)^2 dt
-    e = torch.exp(torch.tensor(-1.0, dtype=torch.float64))
-    s = torch.linspace(0, 1, 200_001, dtype=torch.float64)
-    integral = ((torch.exp(-s) + e - 1) ** 2).mean()
-    want = float(x_0.pow(2).sum(1).mean() * integral)
-    assert fm.straightness(lambda x, t: -x, x_0, n_steps=400) == pytest.approx(want, rel=0.01)
-    assert fm.straightness(fm.marginal_velocity, x_0[:200], n_steps=32) > 0.5
-
-
-def test_two_step_times(gen):
-    t = fm.sample_time(40_000, "two-step", generator=gen)
-    assert (t == 0).float().mean() == pytest.approx(0.25, abs=0.01)
-    assert (t == 0.5).float().mean() == pytest.approx(0.25, abs=0.01)
-    assert t.min() >= 0 and t.max() <= 1
+BAD = {
+    "couple": (lambda: fm.couple(GOOD, GOOD, "sinkhorn"), ValueError, "coupling"),
+    "couple empty": (lambda: fm.couple(EMPTY, EMPTY, "ot"), ValueError, "x_0"),  # was "range() arg 3 must not be zero"
+    "couple block": (lambda: fm.couple(GOOD, GOOD, "ot", block_size=0), ValueError, "block_size"),
+    "ot_permutation": (lambda: fm.ot_permutation(GOOD, GOOD[:1]), ValueError, "x_0 and x_1"),
+    "pairing": (lambda: fm.pairing(GOOD, torch.zeros(2, 3)), ValueError, "x_0 and x_1"),
+    "draw_batch": (lambda: fm.draw_batch(4, "board", torch.Generator()), TypeError, "source"),
+    "draw_batch n": (lambda: fm.draw_batch(0, data_source(), torch.Generator()), ValueError, "n"),
+    "draw_batch coupling": (lambda: fm.draw_batch(4, data_source(), torch.Generator(), coupling="sinkhorn"), ValueError,
+                            "coupling"),
+    "data_source empty": (lambda: data_source(data=torch.zeros(0, 2)), ValueError, "data"),
+    "data_source both": (lambda: data_source(data=GOOD, pairs=(GOOD, GOOD)), ValueError, "data"),
+    "data_source pairs": (lambda: data_source(pairs=(GOOD, torch.zeros(3, 2))), ValueError, "pairs"),
+    "data_source labels": (lambda: data_source(data=(GOOD, torch.zeros(2))), TypeError, "labels"),
+    "data_source labels shape": (lambda: data_source(data=(GOOD, torch.zeros(3, dtype=torch.long))), ValueError,
+                                 "labels"),
+}
+test_bad_input = table_test(BAD)
+test_bad_points = points_test({
+    "couple": lambda bad: fm.couple(bad, GOOD, "ot"),
+    "ot_permutation": lambda bad: fm.ot_permutation(GOOD, bad),
+})

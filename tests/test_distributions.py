@@ -1,9 +1,12 @@
+"""pi_0 and pi_1: the samplers, the board, its density and the label of a point (fmhelpers.distributions)."""
+
 import math
 
 import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import GOOD, device_test, generator_test, points_test, table_test
 
 
 def test_gaussian_shape_dtype_and_moments(gen):
@@ -77,22 +80,60 @@ def test_density_integrates_to_one():
     assert set(p.unique().tolist()) == {0.0, 1 / 8}
 
 
-@pytest.mark.parametrize(
-    "call, error, word",
-    [
-        (lambda: fm.sample_checkerboard(-1), ValueError, "n"),
-        (lambda: fm.sample_checkerboard(2.5), TypeError, "n"),
-        (lambda: fm.sample_gaussian(-3), ValueError, "n"),
-        (lambda: fm.Board(grid_size=1), ValueError, "grid_size"),
-        (lambda: fm.Board(scale=0.0), ValueError, "scale"),
-        (lambda: fm.Board(scale=float("nan")), ValueError, "scale"),
-        (lambda: fm.sample_checkerboard(10, board=(4, 2.0)), TypeError, "board"),
-        (lambda: fm.in_checkerboard(torch.zeros(3, 3)), ValueError, "x"),
-        (lambda: fm.in_checkerboard(torch.tensor([[float("nan"), 0.0]])), ValueError, "x"),
-        (lambda: fm.checkerboard_density([[0.0, 0.0]]), TypeError, "x"),
-        (lambda: fm.sample_gaussian(3, device="not-a-device"), ValueError, "device"),
-    ],
-)
-def test_bad_input_names_the_argument(call, error, word):
-    with pytest.raises(error, match=rf"\b{word}\b"):
-        call()
+def test_gaussian_in_any_dimension(gen):
+    x = fm.sample_gaussian(20_000, dim=64, generator=gen)
+    assert x.shape == (20_000, 64) and abs(float(x.var()) - 1) < 0.02
+
+
+def test_black_cell_index_is_the_row_of_black_cells(gen):
+    x = fm.sample_checkerboard(4000, generator=gen)
+    index = fm.black_cell_index(x)
+    corners = fm.black_cells().float()
+    assert index.dtype == torch.int64 and index.min() == 0 and index.max() == 7
+    inside = (x >= corners[index]) & (x <= corners[index] + fm.BOARD.side)
+    assert inside.all()
+    off = torch.tensor([[-1.5, -1.5], [2.5, 0.0], [0.5, 0.5]])  # a white cell, off the board, a white cell
+    assert fm.black_cell_index(off).tolist() == [-1, -1, -1]
+    big = fm.Board(grid_size=6, scale=3.0)
+    y = fm.sample_checkerboard(2000, board=big, generator=gen)
+    assert sorted(fm.black_cell_index(y, board=big).unique().tolist()) == list(range(18))
+
+
+def test_a_board_of_extreme_scale_is_refused_before_it_breaks():
+    assert fm.Board(scale=1e-6).density_value > 0 and fm.Board(scale=1e6).density_value > 0
+    assert torch.isfinite(fm.sample_checkerboard(100, board=fm.Board(scale=1e6))).all()
+
+
+BAD = {
+    "Board": (lambda: fm.Board(grid_size=4.5), TypeError, "grid_size"),
+    "Board grid_size 1": (lambda: fm.Board(grid_size=1), ValueError, "grid_size"),
+    "Board scale 0": (lambda: fm.Board(scale=0.0), ValueError, "scale"),
+    "Board scale NaN": (lambda: fm.Board(scale=float("nan")), ValueError, "scale"),
+    "Board scale 1e-300": (lambda: fm.Board(scale=1e-300), ValueError, "scale"),  # its density was 1/0
+    "Board scale 1e300": (lambda: fm.Board(scale=1e300), ValueError, "scale"),  # its samples were inf
+    "black_cells": (lambda: fm.black_cells(board="4x4"), TypeError, "board"),
+    "black_cell_index": (lambda: fm.black_cell_index(GOOD, board=None), TypeError, "board"),
+    "checkerboard_density": (lambda: fm.checkerboard_density(GOOD, board=None), TypeError, "board"),
+    "checkerboard_density list": (lambda: fm.checkerboard_density([[0.0, 0.0]]), TypeError, "x"),
+    "in_checkerboard": (lambda: fm.in_checkerboard(GOOD, board=fm.Board), TypeError, "board"),
+    "sample_checkerboard": (lambda: fm.sample_checkerboard(-1), ValueError, "n"),
+    "sample_checkerboard float": (lambda: fm.sample_checkerboard(2.5), TypeError, "n"),
+    "sample_checkerboard board": (lambda: fm.sample_checkerboard(10, board=(4, 2.0)), TypeError, "board"),
+    "sample_gaussian": (lambda: fm.sample_gaussian(2.5), TypeError, "n"),
+    "sample_gaussian negative": (lambda: fm.sample_gaussian(-3), ValueError, "n"),
+    "sample_gaussian dim": (lambda: fm.sample_gaussian(3, dim=0), ValueError, "dim"),
+}
+test_bad_input = table_test(BAD)
+test_bad_points = points_test({
+    "in_checkerboard": lambda bad: fm.in_checkerboard(bad),
+    "checkerboard_density": lambda bad: fm.checkerboard_density(bad),
+    "black_cell_index": lambda bad: fm.black_cell_index(bad),
+})
+test_bad_generators = generator_test({
+    "sample_gaussian": lambda g: fm.sample_gaussian(3, generator=g),
+    "sample_checkerboard": lambda g: fm.sample_checkerboard(3, generator=g),
+})
+test_bad_devices = device_test({
+    "sample_gaussian": lambda d: fm.sample_gaussian(3, device=d),
+    "sample_checkerboard": lambda d: fm.sample_checkerboard(3, device=d),
+})

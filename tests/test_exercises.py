@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import GOOD, table_test
 from fmhelpers import exercises as ex
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
@@ -191,3 +192,81 @@ def test_a_wrong_answer_is_told_not_yet(name, index, capsys):
     check = getattr(ex, name)
     result = check(*answer) if isinstance(answer, tuple) else check(answer)
     assert result is False and "not yet" in capsys.readouterr().out
+
+
+def test_a_correct_sampler_written_in_place_is_accepted(capsys):
+    """x += ... moved the check's own starting points, so a correct answer was told "not yet"."""
+
+    def euler_in_place(velocity, x_0, n_steps):
+        x = x_0
+        for k in range(n_steps):
+            x += velocity(x, torch.full((len(x), 1), k / n_steps)) / n_steps
+        return x
+
+    def meanflow_in_place(model, x_0, n_steps):
+        x = x_0
+        for k in range(n_steps):
+            x += model(x, k / n_steps, (k + 1) / n_steps) / n_steps
+        return x
+
+    assert ex.check_euler(euler_in_place) is True
+    assert ex.check_meanflow_sampler(meanflow_in_place) is True
+
+
+def test_answers_of_an_awkward_kind_are_judged_not_crashed(capsys):
+    assert ex.check_late_times(lambda n, g: torch.randint(0, 2, (n, 1), generator=g)) is False  # integers: crashed
+    assert "real numbers" in capsys.readouterr().out
+
+    class PythonFloat(fm.Interpolant):  # alpha(t) returns the Python float 1.0: crashed the boundary check
+        def alpha(self, t):
+            return 1.0
+
+        def beta(self, t):
+            return 1 - (1 - t) ** 2
+
+        def d_alpha(self, t):
+            return -2 * (1 - t)
+
+        def d_beta(self, t):
+            return 2 * (1 - t)
+
+    assert ex.check_schedule(PythonFloat) is False
+    assert "alpha(1) must be 0.0" in capsys.readouterr().out
+
+
+def test_exercise_checks_accept_float64_numpy_and_python_numbers(capsys):
+    import numpy as np
+
+    exact = math.erf(math.sqrt(2)) ** 2 / 2
+    assert ex.check_gaussian_on_board(np.float64(exact)) is True
+    assert ex.check_gaussian_on_board(torch.tensor(exact, dtype=torch.float64)) is True
+    assert ex.check_field_at_zero(lambda x: fm.marginal_velocity(x.double(), 0.0)) is True
+    assert ex.check_euler(lambda v, x, n: fm.euler(v, x.double(), n)) is True
+    assert ex.check_loss(lambda m, a, b, t: fm.cfm_loss(m, a.double(), b.double(), t.double())) is True
+    assert ex.check_variance(lambda t: np.float32((1 - t) ** 2 + t**2 * 4 / 3)) is True
+    assert capsys.readouterr().out.count("correct!") == 6
+    with pytest.raises(TypeError, match="fraction.*single number"):
+        ex.check_gaussian_on_board("0.3")
+
+
+BAD = {  # an answer of the wrong kind is named, not a crash deep inside
+    "check_is_black": (lambda: ex.check_is_black(torch.zeros(3)), TypeError, "is_black"),
+    "check_gaussian_on_board": (lambda: ex.check_gaussian_on_board(None), TypeError, "fraction"),
+    "check_schedule": (lambda: ex.check_schedule(fm.LinearInterpolant()), TypeError, "cls"),
+    "check_variance": (lambda: ex.check_variance(1.0), TypeError, "var_x_t"),
+    "check_field_at_zero": (lambda: ex.check_field_at_zero(GOOD), TypeError, "v_zero"),
+    "check_floor_at": (lambda: ex.check_floor_at(3.4), TypeError, "floor_at"),
+    "check_loss": (lambda: ex.check_loss("mse"), TypeError, "my_loss"),
+    "check_late_times": (lambda: ex.check_late_times(None), TypeError, "sample"),
+    "check_euler": (lambda: ex.check_euler(fm.euler(fm.marginal_velocity, GOOD, 2)), TypeError, "my_euler"),
+    "check_smallest_steps": (lambda: ex.check_smallest_steps(4, [0.2, 0.9]), TypeError, "fractions"),
+    "check_mass_in_square": (lambda: ex.check_mass_in_square(1.0), TypeError, "mass_in_square"),
+    "check_radius": (lambda: ex.check_radius(2.0), TypeError, "radius_at"),
+    "check_divergence_fd": (lambda: ex.check_divergence_fd(None), TypeError, "my_divergence"),
+    "check_linear_score": (lambda: ex.check_linear_score(0.5), TypeError, "score_at"),
+    "check_ot_pairing": (lambda: ex.check_ot_pairing("hungarian"), TypeError, "my_pairing"),
+    "check_straightness": (lambda: ex.check_straightness(0.0), TypeError, "my_straightness"),
+    "check_decay_average": (lambda: ex.check_decay_average("exp"), TypeError, "u_decay"),
+    "check_meanflow_sampler": (lambda: ex.check_meanflow_sampler(None), TypeError, "my_sample"),
+}
+test_bad_input = table_test(BAD)

@@ -1,9 +1,12 @@
+"""The path x_t = alpha_t x_0 + beta_t x_1, its checks, and the conversions it owns (fmhelpers.interpolants)."""
+
 import math
 
 import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import GOOD, points_test, table_test, times_test
 
 SCHEDULES = [fm.LinearInterpolant(), fm.TrigInterpolant()]
 
@@ -84,20 +87,96 @@ def test_wrong_derivative_is_refused():
         Wrong()
 
 
-@pytest.mark.parametrize(
-    "x_0, x_1, t, error, word",
-    [
-        (torch.zeros(3, 2), torch.zeros(3, 2), 1.5, ValueError, "t"),
-        (torch.zeros(3, 2), torch.zeros(3, 2), -0.1, ValueError, "t"),
-        (torch.zeros(3, 2), torch.zeros(3, 2), float("nan"), ValueError, "t"),
-        (torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(4, 1), ValueError, "t"),
-        (torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(3, 2), ValueError, "t"),
-        (torch.zeros(3, 2), torch.zeros(4, 2), 0.5, ValueError, "x_0 and x_1"),
-        (torch.zeros(3), torch.zeros(3, 2), 0.5, ValueError, "x_0"),
-        (torch.zeros(3, 2), "points", 0.5, TypeError, "x_1"),
-        (torch.zeros(3, 2), torch.zeros(3, 2), "half", TypeError, "t"),
-    ],
-)
-def test_bad_input_names_the_argument(x_0, x_1, t, error, word):
-    with pytest.raises(error, match=rf"\b{word}\b"):
-        fm.LinearInterpolant().interpolate(x_0, x_1, t)
+class Quadratic(fm.Interpolant):
+    """alpha = 1 - t^2, beta = t^2: alpha'(0) = beta'(0) = 0, where v says nothing about the posterior mean."""
+
+    def alpha(self, t):
+        return 1 - t**2
+
+    def beta(self, t):
+        return t**2
+
+    def d_alpha(self, t):
+        return -2 * t
+
+    def d_beta(self, t):
+        return 2 * t
+
+
+@pytest.mark.parametrize("path", [fm.LinearInterpolant(), fm.TrigInterpolant(), Quadratic()], ids=lambda p: type(p).__name__)
+def test_velocity_and_posterior_mean_convert_both_ways(path, gen):
+    """v = (alpha'/alpha) x + gain m is what E[u_t | x_t = x] is when the posterior mean is m: checked
+    on one pair, where the posterior is a point mass at x_1, so m = x_1 and v = u_t."""
+    x_0, x_1 = torch.randn(8, 2, generator=gen, dtype=torch.float64), torch.randn(8, 2, generator=gen, dtype=torch.float64)
+    t = torch.rand(8, 1, generator=gen, dtype=torch.float64) * 0.9 + 0.05
+    c = path.coefficients(t)
+    x_t, u_t = path.point_and_velocity(x_0, x_1, t)
+    assert torch.allclose(c.velocity(x_t, x_1), u_t, atol=1e-12)
+    assert torch.allclose(c.posterior_mean(x_t, u_t), x_1, atol=1e-10)
+    # the score of x_t given x_1, N(beta x_1, alpha^2 I): (beta x_1 - x_t) / alpha^2
+    assert torch.allclose(c.score(x_t, x_1), (c.beta_t * x_1 - x_t) / c.alpha_t**2, atol=1e-12)
+
+
+def test_the_score_at_t_zero_is_that_of_the_source_for_any_schedule():
+    x = torch.randn(5, 2, dtype=torch.float64)
+    for path in (fm.LinearInterpolant(), fm.TrigInterpolant(), Quadratic()):
+        c = path.coefficients(torch.zeros(5, 1, dtype=torch.float64))
+        assert torch.allclose(c.score_from_velocity(x, torch.zeros_like(x)), -x)  # no NaN where the gain is 0
+    assert torch.isnan(Quadratic().coefficients(0.0).posterior_mean(x, x)).all()  # v says nothing about m there
+
+
+def test_schedules_compare_by_what_they_are():
+    assert fm.LinearInterpolant() == fm.LinearInterpolant() != fm.TrigInterpolant()
+    assert Quadratic() == Quadratic() and hash(Quadratic()) == hash(Quadratic())
+
+
+class FloatAlpha(fm.LinearInterpolant):
+    def alpha(self, t):
+        return 1.0 - float(t.reshape(-1)[0])  # a Python float, from one time only
+
+
+class AllNaN(fm.LinearInterpolant):
+    def alpha(self, t):
+        return t * float("nan")
+
+
+class MathCos(fm.TrigInterpolant):
+    def alpha(self, t):
+        return math.cos(0.5 * math.pi * t)
+
+
+BAD = {
+    "Coefficients": (lambda: fm.LinearInterpolant().coefficients(-0.5), ValueError, "t"),
+    "Interpolant float alpha": (lambda: FloatAlpha(), ValueError, "alpha"),
+    "Interpolant NaN schedule": (lambda: AllNaN(), ValueError, "NaN"),
+    "Interpolant math.cos": (lambda: MathCos(), ValueError, "alpha"),
+    "LinearInterpolant": (lambda: fm.LinearInterpolant().point_and_velocity(GOOD, torch.zeros(3, 2), 0.5), ValueError,
+                          "x_0"),
+    "LinearInterpolant beta(None)": (lambda: fm.LinearInterpolant().beta(None), TypeError, "t"),
+    "LinearInterpolant alpha('0')": (lambda: fm.LinearInterpolant().alpha("0"), TypeError, "t"),
+    "TrigInterpolant": (lambda: fm.TrigInterpolant().interpolate(GOOD, GOOD, torch.zeros(2, 2)), ValueError, "t"),
+    "TrigInterpolant d_beta(1.5)": (lambda: fm.TrigInterpolant().d_beta(1.5), ValueError, "t"),
+    "interpolate x_0 and x_1": (lambda: fm.LinearInterpolant().interpolate(GOOD, torch.zeros(4, 2), 0.5), ValueError,
+                                "x_0 and x_1"),
+    "interpolate x_1 string": (lambda: fm.LinearInterpolant().interpolate(GOOD, "points", 0.5), TypeError, "x_1"),
+    "interpolate t rows": (lambda: fm.LinearInterpolant().interpolate(GOOD, GOOD, torch.zeros(4, 1)), ValueError, "t"),
+    "interpolate x_0 1-d": (lambda: fm.LinearInterpolant().interpolate(torch.zeros(3), GOOD, 0.5), ValueError, "x_0"),
+}
+
+
+def test_interpolant_base_class_needs_a_schedule():
+    with pytest.raises(NotImplementedError):
+        fm.Interpolant()
+
+
+test_bad_input = table_test(BAD)
+test_bad_points = points_test({
+    "interpolate x_0": lambda bad: fm.LinearInterpolant().interpolate(bad, GOOD, 0.5),
+    "interpolate x_1": lambda bad: fm.LinearInterpolant().interpolate(GOOD, bad, 0.5),
+    "conditional_velocity": lambda bad: fm.LinearInterpolant().conditional_velocity(GOOD, bad, 0.5),
+    "point_and_velocity": lambda bad: fm.TrigInterpolant().point_and_velocity(bad, GOOD, 0.5),
+})
+test_bad_times = times_test({
+    "interpolate": lambda t: fm.LinearInterpolant().interpolate(GOOD, GOOD, t),
+    "coefficients": lambda t: fm.TrigInterpolant().coefficients(t),
+})

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import GOOD, INF, points_test, table_test
 
 A = torch.tensor([[0.3, -0.7], [0.4, -0.1]], dtype=torch.float64)  # trace 0.2
 
@@ -107,3 +108,46 @@ def test_the_kl_of_a_model_is_finite_and_gets_the_nats_right():
     x = fm.sample_checkerboard(300, generator=torch.Generator().manual_seed(0))
     kl = math.log(fm.BOARD.density_value) - fm.log_likelihood(model, x, 1.0, n_steps=8)
     assert 0 < kl.mean().item() < 0.5
+
+
+def test_the_score_at_t_0_for_a_schedule_whose_gain_vanishes_there():
+    """alpha'(0) = beta'(0) = 0: the velocity says nothing about the posterior mean at t = 0, but the
+    score there is -x whatever the schedule (it was NaN), and so is the SDE's first step."""
+    class Quadratic(fm.Interpolant):
+        def alpha(self, t):
+            return 1 - t**2
+
+        def beta(self, t):
+            return t**2
+
+        def d_alpha(self, t):
+            return -2 * t
+
+        def d_beta(self, t):
+            return 2 * t
+
+    x = torch.randn(6, 2, dtype=torch.float64)
+    assert torch.allclose(fm.score_from_velocity(torch.zeros_like(x), x, 0.0, interpolant=Quadratic()), -x)
+    out = fm.sample_sde(lambda y, t: torch.zeros_like(y), x, 4, noise=1.0, interpolant=Quadratic(),
+                        generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(out).all()
+
+
+BAD = {
+    "divergence": (lambda: fm.divergence(lambda x, t: x.detach(), GOOD, 0.5), ValueError, "differentiable"),
+    "gaussian_log_density": (lambda: fm.gaussian_log_density(INF), ValueError, "x"),
+    "log_likelihood": (lambda: fm.log_likelihood(fm.VelocityMLP(), GOOD, 0.0), ValueError, "t"),
+    "log_likelihood solver": (lambda: fm.log_likelihood(fm.VelocityMLP(), GOOD, 0.5, solver="rk5"), ValueError,
+                              "solver"),
+    "score_from_velocity": (lambda: fm.score_from_velocity(torch.zeros(3, 2), GOOD, 0.5), ValueError, "v"),
+    "score_from_velocity t = 1": (lambda: fm.score_from_velocity(GOOD, GOOD, 1.0), ValueError, "t"),
+    "sample_sde": (lambda: fm.sample_sde(fm.VelocityMLP(), GOOD, 4, noise=-1.0), ValueError, "noise"),
+    "sample_sde generator": (lambda: fm.sample_sde(fm.VelocityMLP(), GOOD, 4, generator=3), TypeError, "generator"),
+}
+test_bad_input = table_test(BAD)
+test_bad_points = points_test({
+    "log_likelihood": lambda bad: fm.log_likelihood(fm.VelocityMLP(hidden=8, n_layers=1), bad, 0.5, n_steps=2),
+    "divergence": lambda bad: fm.divergence(fm.VelocityMLP(hidden=8, n_layers=1), bad, 0.5),
+    "sample_sde": lambda bad: fm.sample_sde(fm.VelocityMLP(hidden=8, n_layers=1), bad, 2),
+    "score_from_velocity": lambda bad: fm.score_from_velocity(bad, GOOD, 0.5),
+})

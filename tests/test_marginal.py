@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import GOOD, points_test, table_test, times_test
 
 PATHS = [fm.LinearInterpolant(), fm.TrigInterpolant()]
 
@@ -118,19 +119,48 @@ def test_stable_far_from_the_board():
         assert torch.isfinite(fm.marginal_density(x, t, log=True)).all()
 
 
-@pytest.mark.parametrize(
-    "kwargs, error, word",
-    [
-        (dict(x=torch.zeros(2, 3), t=0.5), ValueError, "x"),
-        (dict(x=torch.zeros(2, 2), t=2.0), ValueError, "t"),
-        (dict(x=torch.zeros(2, 2), t=torch.zeros(3)), ValueError, "t"),
-        (dict(x=torch.zeros(2, 2), t=0.5, interpolant="linear"), TypeError, "interpolant"),
-        (dict(x=torch.zeros(2, 2), t=0.5, t_eps=0.0), ValueError, "t_eps"),
-    ],
-)
-def test_bad_input_names_the_argument(kwargs, error, word):
-    with pytest.raises(error, match=rf"\b{word}\b"):
-        fm.marginal_velocity(**kwargs)
+@pytest.mark.parametrize("t", [0.3, 0.9, 0.999])
+def test_very_far_points_are_pulled_to_the_nearest_corner_not_nan(t):
+    """At |x| = 1e30 the posterior is a point mass at the board's point nearest x's direction (the
+    corner (2, 2) for x along (1, 1), the edge's far end for x along (1, 0)): it was NaN."""
+    far = torch.tensor([[1e30, 1e30], [1e30, 0.5], [-3e29, 1e29], [1e10, 1e10], [40.0, 40.0]], dtype=torch.float64)
+    mean = fm.marginal_posterior_mean(far, t)
+    assert torch.isfinite(mean).all() and torch.isfinite(fm.marginal_velocity(far, t)).all()
+    weights = fm.marginal_cell_weights(far, t)
+    assert torch.isfinite(weights).all()
+    # along (1, 1) the corner (2, 2) is white: the black cells [1, 2] x [0, 1] and [0, 1] x [1, 2]
+    # reach furthest (x . y = 3 at (2, 1) and (1, 2)), half the weight each
+    assert torch.allclose(mean[0], torch.tensor([1.5, 1.5], dtype=torch.float64), atol=1e-6)
+    assert torch.allclose(mean[3], torch.tensor([1.5, 1.5], dtype=torch.float64), atol=1e-6)
+    assert torch.allclose(weights[0], weights[3]) and sorted(weights[0].tolist())[-2:] == pytest.approx([0.5, 0.5])
+    assert mean[1, 0] == pytest.approx(2.0, abs=1e-6)  # the right edge, x = 2
+    assert torch.allclose(mean[2], torch.tensor([-2.0, 2.0], dtype=torch.float64), atol=1e-6)  # the corner (-2, 2)
+    assert torch.isfinite(fm.marginal_density(far[3:], t, log=True)).all()
+
+
+def test_the_far_branch_agrees_with_the_near_one_where_they_meet():
+    """Just inside and just outside the distance where the tail expansion takes over, the posterior
+    mean is continuous to 1e-8 (the expansion's error there is of order 1e-9)."""
+    t = 0.5
+    for d in (999.0, 1001.0):  # standardised distance (1 - t) / t = 1, so d is the distance itself
+        x = torch.tensor([[2.0 * t + d * (1 - t), 0.5]], dtype=torch.float64)
+        mean = fm.marginal_posterior_mean(x, t)
+        assert mean[0, 0] == pytest.approx(2.0 - 1.0 / (d - 0.0) * (1 - t) / t, abs=2e-5)
+
+
+def test_the_exact_score_is_the_gradient_of_the_log_density(gen):
+    x = torch.randn(20, 2, generator=gen, dtype=torch.float64)
+    for t in (0.0, 0.4, 0.8):
+        y = x.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(fm.marginal_density(y, t, log=True).sum(), y)
+        assert torch.allclose(fm.marginal_score(x, t), grad, atol=1e-8)
+
+
+def test_the_exact_score_near_t_1_uses_the_clamped_time_throughout():
+    """Above 1 - t_eps the score is the score at 1 - t_eps (it mixed a clamped v with the true t)."""
+    x = torch.tensor([[0.5, 0.5], [-1.5, 0.3], [2.6, 0.0]], dtype=torch.float64)
+    assert torch.allclose(fm.marginal_score(x, 0.9995), fm.marginal_score(x, 0.999), rtol=1e-12)
+    assert torch.allclose(fm.marginal_score(x, 1.0), fm.marginal_score(x, 0.999), rtol=1e-12)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
@@ -168,3 +198,40 @@ def test_cell_weights_are_a_posterior_and_average_to_the_posterior_mean(gen):
     corners = fm.black_cells().double()
     mass = (normal.cdf(corners + 1) - normal.cdf(corners)).prod(dim=1)
     assert torch.allclose(fm.marginal_cell_weights(p, t)[0], mass / mass.sum(), atol=1e-12)
+
+
+BAD = {
+    "marginal_velocity": (lambda: fm.marginal_velocity(GOOD, 0.5, interpolant=fm.TrigInterpolant), TypeError,
+                          "interpolant"),
+    "marginal_velocity interpolant name": (lambda: fm.marginal_velocity(GOOD, 0.5, interpolant="linear"), TypeError,
+                                           "interpolant"),
+    "marginal_velocity t_eps": (lambda: fm.marginal_velocity(GOOD, 0.5, t_eps=0.0), ValueError, "t_eps"),
+    "marginal_density": (lambda: fm.marginal_density(GOOD, 0.5, log="yes"), TypeError, "log"),
+    "marginal_cell_weights": (lambda: fm.marginal_cell_weights(GOOD, 1.5), ValueError, "t"),
+    "marginal_posterior_mean": (lambda: fm.marginal_posterior_mean(GOOD, 0.5, t_eps=0.9), ValueError, "t_eps"),
+    "marginal_score": (lambda: fm.marginal_score(GOOD, 0.5, board="4x4"), TypeError, "board"),
+    "continuity_terms": (lambda: fm.continuity_terms(GOOD, 0.9995), ValueError, "t"),
+    "continuity_terms h": (lambda: fm.continuity_terms(GOOD, 0.5, h=0.1), ValueError, "h"),
+}
+test_bad_input = table_test(BAD)
+test_bad_points = points_test({
+    "marginal_velocity": lambda bad: fm.marginal_velocity(bad, 0.5),
+    "marginal_density": lambda bad: fm.marginal_density(bad, 0.5),
+    "marginal_posterior_mean": lambda bad: fm.marginal_posterior_mean(bad, 0.5),
+    "marginal_cell_weights": lambda bad: fm.marginal_cell_weights(bad, 0.5),
+    "marginal_score": lambda bad: fm.marginal_score(bad, 0.5),
+    "continuity_terms": lambda bad: fm.continuity_terms(bad, 0.5),
+})
+test_bad_times = times_test({
+    "marginal_velocity": lambda t: fm.marginal_velocity(GOOD, t),
+    "marginal_score": lambda t: fm.marginal_score(GOOD, t),
+    "marginal_density": lambda t: fm.marginal_density(GOOD, t),
+})
+
+
+def test_times_as_numpy_values_are_accepted():
+    import numpy as np
+
+    from badinput import GOOD
+
+    assert torch.equal(fm.marginal_velocity(GOOD, np.float64(0.5)), fm.marginal_velocity(GOOD, 0.5))

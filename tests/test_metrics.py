@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import EMPTY, GOOD, generator_test, points_test, table_test
 
 
 def test_in_support_fraction(gen):
@@ -39,21 +40,6 @@ def test_loss_floor_is_positive_and_stable():
     assert 2.0 < a < 5.0 and abs(a - b) < 0.05
 
 
-@pytest.mark.parametrize(
-    "call, error, word",
-    [
-        (lambda: fm.in_support_fraction(torch.zeros(0, 2)), ValueError, "x"),
-        (lambda: fm.sliced_wasserstein(torch.zeros(3, 2), torch.zeros(3)), ValueError, "y"),
-        (lambda: fm.sliced_wasserstein(torch.zeros(3, 2), torch.zeros(3, 2), n_projections=0), ValueError, "n_projections"),
-        (lambda: fm.histogram_tv(torch.zeros(3, 2), bins=0), ValueError, "bins"),
-        (lambda: fm.loss_floor(n=0), ValueError, "n"),
-    ],
-)
-def test_bad_input_names_the_argument(call, error, word):
-    with pytest.raises(error, match=rf"\b{word}\b"):
-        call()
-
-
 def test_count_crossings():
     # two straight paths forming an X cross once; parallel ones never
     x_paths = torch.tensor([[[0.0, 0.0], [0.0, 1.0]], [[1.0, 1.0], [1.0, 0.0]]])
@@ -79,7 +65,7 @@ def test_loss_floor_of_the_minibatch_target():
     with pytest.raises(ValueError, match="batch_size"):
         fm.loss_floor(target="minibatch")
     with pytest.raises(ValueError, match="target"):
-        fm.loss_floor(n=100, target="exact")
+        fm.loss_floor(n=100, target="oracle")
 
 
 def test_distance_to_board_is_zero_on_it_and_euclidean_off_it():
@@ -93,3 +79,66 @@ def test_distance_to_board_is_zero_on_it_and_euclidean_off_it():
     want = torch.tensor([0.5, 0.3, (0.3**2 + 0.4**2) ** 0.5, 0.0], dtype=torch.float64)
     assert torch.allclose(got, want, atol=1e-6)
     assert float((got > 0).double().mean()) == pytest.approx(1 - fm.in_support_fraction(x))
+
+
+def test_straightness_is_zero_exactly_for_straight_flows(gen):
+    x_0 = fm.sample_gaussian(400, generator=gen).double()
+    assert fm.straightness(lambda x, t: torch.ones_like(x), x_0) < 1e-20
+    # v = -x: X_t = x_0 e^{-t}, chord x_0 (e^{-1} - 1); S = E|x_0|^2 * int (e^{-t} + e^{-1} - 1)^2 dt
+    e = torch.exp(torch.tensor(-1.0, dtype=torch.float64))
+    s = torch.linspace(0, 1, 200_001, dtype=torch.float64)
+    integral = ((torch.exp(-s) + e - 1) ** 2).mean()
+    want = float(x_0.pow(2).sum(1).mean() * integral)
+    assert fm.straightness(lambda x, t: -x, x_0, n_steps=400) == pytest.approx(want, rel=0.01)
+    assert fm.straightness(fm.marginal_velocity, x_0[:200], n_steps=32) > 0.5
+
+
+def test_straightness_is_kinetic_energy_minus_the_squared_chord(gen):
+    """For Euler the chord is the mean of the velocities along the path, so S = E_k E||v||^2 - E||chord||^2."""
+    x_0 = fm.sample_gaussian(300, generator=gen).double()
+    path = fm.euler(fm.marginal_velocity, x_0, 16, return_trajectory=True)
+    times = [torch.full((300, 1), k / 16, dtype=torch.float64) for k in range(16)]
+    energy = sum(fm.marginal_velocity(path[k], times[k]).pow(2).sum(1).mean() for k in range(16)) / 16
+    chord = (path[-1] - path[0]).pow(2).sum(1).mean()
+    assert fm.straightness(fm.marginal_velocity, x_0, n_steps=16, solver="euler") == pytest.approx(
+        float(energy - chord), rel=1e-9)
+
+
+BAD = {
+    "in_support_fraction": (lambda: fm.in_support_fraction(EMPTY), ValueError, "x"),
+    "distance_to_board": (lambda: fm.distance_to_board(torch.zeros(3, 2), board=4), TypeError, "board"),
+    "sliced_wasserstein": (lambda: fm.sliced_wasserstein(GOOD, GOOD, n_projections=0), ValueError, "n_projections"),
+    "sliced_wasserstein y": (lambda: fm.sliced_wasserstein(torch.zeros(3, 2), torch.zeros(3)), ValueError, "y"),
+    "histogram_tv": (lambda: fm.histogram_tv(GOOD, bins=0), ValueError, "bins"),
+    "loss_floor": (lambda: fm.loss_floor(n=10, target="minibatch"), ValueError, "batch_size"),
+    "loss_floor n": (lambda: fm.loss_floor(n=0), ValueError, "n"),
+    "count_crossings": (lambda: fm.count_crossings(torch.zeros(3, 4, 2), max_elements=0), ValueError, "max_elements"),
+    "count_crossings one state": (lambda: fm.count_crossings(torch.zeros(1, 4, 2)), ValueError, "paths"),
+    "count_crossings numpy": (lambda: fm.count_crossings(torch.zeros(3, 4, 2).numpy()), ValueError, "paths"),
+    "pairing_cost": (lambda: fm.pairing_cost(GOOD, torch.zeros(3, 3)), ValueError, "x_0 and x_1"),
+    "pairing_cost empty": (lambda: fm.pairing_cost(EMPTY, EMPTY), ValueError, "x_0"),  # was NaN
+    "straightness": (lambda: fm.straightness(fm.marginal_velocity, GOOD, n_steps=0), ValueError, "n_steps"),
+    "straightness empty": (lambda: fm.straightness(fm.marginal_velocity, EMPTY), ValueError, "x_0"),  # was NaN
+}
+test_bad_input = table_test(BAD)
+test_bad_points = points_test({
+    "in_support_fraction": lambda bad: fm.in_support_fraction(bad),
+    "distance_to_board": lambda bad: fm.distance_to_board(bad),
+    "sliced_wasserstein x": lambda bad: fm.sliced_wasserstein(bad, GOOD),
+    "sliced_wasserstein y": lambda bad: fm.sliced_wasserstein(GOOD, bad),
+    "histogram_tv": lambda bad: fm.histogram_tv(bad),
+    "pairing_cost": lambda bad: fm.pairing_cost(bad, GOOD),
+})
+test_bad_generators = generator_test({
+    "sliced_wasserstein": lambda g: fm.sliced_wasserstein(GOOD, GOOD, generator=g),
+    "loss_floor": lambda g: fm.loss_floor(n=10, generator=g),
+})
+
+
+def test_count_crossings_is_blocked_and_agrees_with_the_direct_count(gen):
+    paths = torch.randn(6, 12, 2, generator=gen).cumsum(0)
+    direct = fm.count_crossings(paths, max_elements=10**9)
+    assert direct == fm.count_crossings(paths, max_elements=1) > 0
+    # long paths without subsampling (the full-size case used 2.4 GB before the blocks)
+    long = torch.randn(101, 40, 2, generator=gen).cumsum(0) * 0.05
+    assert 0 <= fm.count_crossings(long) <= 40 * 39 // 2

@@ -1,7 +1,10 @@
+"""The networks, in one table (fmhelpers.models)."""
+
 import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import GOOD, points_test, table_test, times_test
 
 
 def test_default_is_the_writeups_network():
@@ -33,16 +36,84 @@ def test_seeded_init_leaves_the_global_rng_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
-@pytest.mark.parametrize(
-    "call, error, word",
-    [
-        (lambda m: m(torch.zeros(4, 3), 0.5), ValueError, "x"),
-        (lambda m: m(torch.zeros(4, 2), 1.5), ValueError, "t"),
-        (lambda m: m(torch.zeros(4, 2), torch.zeros(3, 1)), ValueError, "t"),
-        (lambda m: fm.VelocityMLP(hidden=0), ValueError, "hidden"),
-        (lambda m: fm.VelocityMLP(n_layers=1.5), TypeError, "n_layers"),
-    ],
-)
-def test_bad_input_names_the_argument(call, error, word):
-    with pytest.raises(error, match=rf"\b{word}\b"):
-        call(fm.VelocityMLP(hidden=8, n_layers=1))
+def test_the_table_rebuilds_every_network_from_its_config():
+    nets = [fm.VelocityMLP(hidden=16, n_layers=2), fm.MeanFlowMLP(hidden=16, n_layers=2),
+            fm.ConditionalMLP(n_classes=3, hidden=16, n_layers=2), fm.ClassifierMLP(dim=5, n_classes=3, hidden=8)]
+    assert [type(n) for n in nets] == list(fm.MODELS.values())
+    for net in nets:
+        again = fm.build_model(net.kind, net.config)
+        again.load_state_dict(net.state_dict())
+        assert type(again) is type(net) and again.config == net.config
+
+
+def test_raw_is_forward_without_the_checks(gen):
+    x, t, s = torch.randn(6, 2, generator=gen), torch.rand(6, 1, generator=gen), torch.ones(6, 1)
+    v = fm.VelocityMLP()
+    assert torch.equal(v.raw(x, t), v(x, t))
+    u = fm.MeanFlowMLP()
+    assert torch.equal(u.raw(x, t, s), u(x, t, s))
+    c = fm.ConditionalMLP()
+    labels = torch.arange(6) % 9
+    assert torch.equal(c.raw(x, t, labels), c(x, t, labels))
+
+
+def test_the_conditional_network_takes_a_label_one_label_or_none(gen):
+    net = fm.ConditionalMLP(n_classes=8)
+    x = torch.randn(5, 2, generator=gen)
+    assert torch.equal(net(x, 0.3, 2), net(x, 0.3, torch.full((5,), 2)))
+    assert torch.equal(net(x, 0.3), net(x, 0.3, torch.full((5,), 8)))  # None: the "no label" class
+    assert not torch.equal(net(x, 0.3, 2), net(x, 0.3, 3))
+    wide = fm.ConditionalMLP(n_classes=10, dim=64, hidden=32, n_layers=3, activation="silu")
+    assert wide(torch.randn(4, 64), 0.5, torch.arange(4)).shape == (4, 64)
+
+
+def test_the_classifier_gives_logits_and_features(gen):
+    net = fm.ClassifierMLP(dim=64, n_classes=10, hidden=32, n_layers=2)
+    x = torch.randn(7, 64, generator=gen)
+    assert net(x).shape == (7, 10) and net.features(x).shape == (7, 32)
+
+
+def test_networks_in_float64_take_float32_points_and_answer_in_their_dtype(gen):
+    net = fm.VelocityMLP(hidden=8, n_layers=1).double()
+    x = torch.randn(3, 2, generator=gen)
+    assert net(x, 0.5).dtype == torch.float32 and net(x.double(), 0.5).dtype == torch.float64
+
+
+BAD = {
+    "VelocityMLP": (lambda: fm.VelocityMLP(activation="tanh"), ValueError, "activation"),
+    "VelocityMLP hidden": (lambda: fm.VelocityMLP(hidden=0), ValueError, "hidden"),
+    "VelocityMLP n_layers": (lambda: fm.VelocityMLP(n_layers=1.5), TypeError, "n_layers"),
+    "VelocityMLP seed str": (lambda: fm.VelocityMLP(seed="0"), TypeError, "seed"),
+    "VelocityMLP seed 2**64": (lambda: fm.VelocityMLP(seed=2**64), ValueError, "seed"),  # overflowed in torch
+    "VelocityMLP t rows": (lambda: fm.VelocityMLP(hidden=8, n_layers=1)(GOOD, torch.zeros(3, 1)), ValueError, "t"),
+    "MeanFlowMLP": (lambda: fm.MeanFlowMLP(hidden=0), ValueError, "hidden"),
+    "MeanFlowMLP s before t": (lambda: fm.MeanFlowMLP()(GOOD, 0.7, 0.2), ValueError, "s"),
+    "ConditionalMLP": (lambda: fm.ConditionalMLP(n_classes=0), ValueError, "n_classes"),
+    "ConditionalMLP label range": (lambda: fm.ConditionalMLP()(GOOD, 0.5, 9), ValueError, "c"),
+    "ConditionalMLP label shape": (lambda: fm.ConditionalMLP()(GOOD, 0.5, torch.zeros(3, dtype=torch.long)),
+                                   ValueError, "c"),
+    "ConditionalMLP label dtype": (lambda: fm.ConditionalMLP()(GOOD, 0.5, torch.zeros(2)), TypeError, "c"),
+    "ConditionalMLP label float": (lambda: fm.ConditionalMLP()(GOOD, 0.5, 1.0), TypeError, "c"),
+    "ConditionalMLP points": (lambda: fm.ConditionalMLP(dim=64)(GOOD, 0.5, 1), ValueError, "x"),
+    "ClassifierMLP": (lambda: fm.ClassifierMLP(n_classes=1), ValueError, "n_classes"),
+    "ClassifierMLP points": (lambda: fm.ClassifierMLP(dim=64)(GOOD), ValueError, "x"),
+    "build_model": (lambda: fm.build_model("unet", {}), ValueError, "kind"),
+    "build_model config": (lambda: fm.build_model("velocity", {"width": 3}), TypeError, "width"),
+}
+test_bad_input = table_test({k: v for k, v in BAD.items() if k != "build_model config"})
+
+
+def test_a_config_the_network_does_not_take_is_a_type_error():
+    with pytest.raises(TypeError, match="width"):
+        fm.build_model("velocity", {"width": 3})
+
+
+test_bad_points = points_test({
+    "VelocityMLP": lambda bad: fm.VelocityMLP(hidden=8, n_layers=1)(bad, 0.5),
+    "MeanFlowMLP": lambda bad: fm.MeanFlowMLP(hidden=8, n_layers=1)(bad, 0.2, 0.5),
+    "ConditionalMLP": lambda bad: fm.ConditionalMLP(hidden=8, n_layers=1)(bad, 0.5, 1),
+})
+test_bad_times = times_test({
+    "VelocityMLP": lambda t: fm.VelocityMLP(hidden=8, n_layers=1)(GOOD, t),
+    "ConditionalMLP": lambda t: fm.ConditionalMLP(hidden=8, n_layers=1)(GOOD, t, 1),
+})

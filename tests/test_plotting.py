@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import EMPTY, GOOD, points_test, raises_here, table_test, times_test
 
 
 @pytest.fixture(autouse=True)
@@ -35,15 +36,6 @@ def test_time_grid(gen):
     assert [a.get_title() for a in axes] == ["t = 0", "t = 0.5", "t = 1"]
     with pytest.raises(ValueError, match="axes"):
         fm.plot_time_grid(frames, axes=plt.subplots(1, 2)[1])
-
-
-def test_bad_input():
-    with pytest.raises(ValueError, match="x"):
-        fm.plot_samples(torch.zeros(4, 3))
-    with pytest.raises(ValueError, match="trajectory"):
-        fm.plot_trajectories(torch.zeros(4, 2))
-    with pytest.raises(ValueError, match="losses"):
-        fm.plot_loss([])
 
 
 def test_quiver_caps_fast_arrows_and_says_the_scale():
@@ -83,3 +75,85 @@ def test_trajectories_have_a_legend_and_the_board(gen):
     assert len(ax.patches) == 8
     ax = fm.plot_trajectories(traj, board=False, legend=False)
     assert ax.get_legend() is None and not ax.patches
+
+
+TRAJ = torch.zeros(3, 4, 2)
+BAD = {
+    "ax array": (lambda: fm.plot_samples(GOOD, plt.subplots(1, 2)[1]), TypeError, "ax"),
+    "ax string": (lambda: fm.plot_density(fm.checkerboard_density, "left"), TypeError, "ax"),
+    "draw_board": (lambda: fm.draw_board(None, board=4), TypeError, "board"),
+    "draw_board ax": (lambda: fm.draw_board(plt.subplots(1, 2)[1]), TypeError, "ax"),
+    "plot_velocity_field": (lambda: fm.plot_velocity_field(fm.marginal_velocity, 1.5), ValueError, "t"),
+    "velocity_field ax": (lambda: fm.plot_velocity_field(fm.marginal_velocity, 0.5, plt.subplots(2, 2)[1]),
+                          TypeError, "ax"),
+    "plot_trajectories": (lambda: fm.plot_trajectories(torch.zeros(3, 4)), ValueError, "trajectory"),
+    "trajectory numpy": (lambda: fm.plot_trajectories(TRAJ.numpy()), TypeError, "trajectory"),
+    "trajectory None": (lambda: fm.plot_trajectories(None), TypeError, "trajectory"),
+    "trajectory NaN": (lambda: fm.plot_trajectories(TRAJ * float("nan")), ValueError, "trajectory"),
+    "trajectory empty": (lambda: fm.plot_trajectories(torch.zeros(3, 0, 2)), ValueError, "trajectory"),  # IndexError
+    "n_grid 0 field": (lambda: fm.plot_velocity_field(fm.marginal_velocity, 0.5, n_grid=0), ValueError, "n_grid"),
+    "plot_density": (lambda: fm.plot_density("p_1"), TypeError, "density"),
+    "n_grid 0 density": (lambda: fm.plot_density(fm.checkerboard_density, n_grid=0), ValueError, "n_grid"),
+    "plot_samples": (lambda: fm.plot_samples(GOOD, title=3), TypeError, "title"),
+    "max_points": (lambda: fm.plot_samples(GOOD, max_points=-1), ValueError, "max_points"),
+    "n_show": (lambda: fm.plot_trajectories(TRAJ, n_show=-1), ValueError, "n_show"),
+    "lim negative": (lambda: fm.plot_samples(GOOD, lim=-1.0), ValueError, "lim"),
+    "lim zero": (lambda: fm.plot_density(fm.checkerboard_density, lim=0.0), ValueError, "lim"),
+    "board": (lambda: fm.plot_samples(GOOD, board="yes"), TypeError, "board"),
+    "density shape": (lambda: fm.plot_density(lambda x: x, n_grid=4), ValueError, "density"),
+    "density NaN": (lambda: fm.plot_density(lambda x: x[:, 0] * float("nan"), n_grid=4), ValueError, "density"),
+    "density log": (lambda: fm.plot_density(lambda x: -x[:, 0].abs() - 1, n_grid=4), ValueError, "density"),
+    "density numpy": (lambda: fm.plot_density(lambda x: x[:, 0].numpy(), n_grid=4), ValueError, "density"),
+    "field NaN": (lambda: fm.plot_velocity_field(lambda x, t: x * float("nan"), 0.5), ValueError, "velocity"),
+    "field not callable": (lambda: fm.plot_velocity_field("v*", 0.5), TypeError, "velocity"),
+    "plot_time_grid": (lambda: fm.plot_time_grid({0.5: GOOD}, axes=plt.subplots(1, 2)[1]), ValueError, "axes"),
+    "time_grid empty": (lambda: fm.plot_time_grid({}), ValueError, "frames"),
+    "plot_loss": (lambda: fm.plot_loss([]), ValueError, "losses"),
+    "loss window": (lambda: fm.plot_loss([1.0, 2.0], window=0), ValueError, "window"),
+    "loss strings": (lambda: fm.plot_loss(["a", "b"]), TypeError, "losses"),
+    "loss floor": (lambda: fm.plot_loss([1.0], floor=float("nan")), ValueError, "floor"),
+    "plot_quiver": (lambda: fm.plot_quiver(GOOD, torch.zeros(3, 2)), ValueError, "points"),
+    "quiver speed": (lambda: fm.plot_quiver(GOOD, GOOD, speed=0.0), ValueError, "speed"),
+    "quiver key": (lambda: fm.plot_quiver(GOOD, GOOD, key="yes"), TypeError, "key"),
+    "field speed": (lambda: fm.plot_velocity_field(fm.marginal_velocity, 0.5, speed=-1.0), ValueError, "speed"),
+    "trajectory legend": (lambda: fm.plot_trajectories(TRAJ, legend=1), TypeError, "legend"),
+    "trajectory board": (lambda: fm.plot_trajectories(TRAJ, board="4x4"), TypeError, "board"),
+    "density vmax": (lambda: fm.plot_density(fm.checkerboard_density, vmax=0.0), ValueError, "vmax"),
+    "density colorbar": (lambda: fm.plot_density(fm.checkerboard_density, colorbar="no"), TypeError, "colorbar"),
+    "plot_histogram": (lambda: fm.plot_histogram(GOOD, bins=0), ValueError, "bins"),
+    "histogram points": (lambda: fm.plot_histogram(torch.zeros(4, 3)), ValueError, "x"),
+    "histogram empty": (lambda: fm.plot_histogram(EMPTY), ValueError, "x"),  # was an all-NaN picture
+    "histogram vmax": (lambda: fm.plot_histogram(GOOD, vmax=-1.0), ValueError, "vmax"),
+    "velocity_grid": (lambda: fm.velocity_grid(fm.marginal_velocity, 0.5, lim=float("nan")), ValueError, "lim"),
+}
+test_bad_input = table_test(BAD)
+test_bad_points = points_test({
+    "plot_samples": lambda bad: fm.plot_samples(bad),
+    "plot_quiver points": lambda bad: fm.plot_quiver(bad, GOOD),
+    "plot_quiver vectors": lambda bad: fm.plot_quiver(GOOD, bad),
+    "plot_histogram": lambda bad: fm.plot_histogram(bad),
+})
+test_bad_times = times_test({"velocity_grid": lambda t: fm.velocity_grid(fm.marginal_velocity, t, n_grid=2)})
+
+
+def test_the_field_checks_reach_the_plots():
+    raises_here(lambda: fm.velocity_grid(lambda x, t: x[:, :1], 0.5, n_grid=3), ValueError, "shape")
+
+
+def test_plot_samples_draws_the_board_it_is_given():
+    ax = fm.plot_samples(fm.sample_checkerboard(10, board=fm.Board(grid_size=6, scale=3.0)),
+                         board=fm.Board(grid_size=6, scale=3.0))
+    assert len(ax.patches) == 18
+    assert len(fm.plot_samples(GOOD, board=True).patches) == 8
+
+
+def test_plots_evaluate_a_model_on_its_own_device():
+    seen = []
+
+    class Spy(fm.VelocityMLP):
+        def forward(self, x, t):
+            seen.append((x.device, t.device))
+            return super().forward(x, t)
+
+    fm.plot_velocity_field(Spy(hidden=4, n_layers=1), 0.5, n_grid=3)
+    assert seen == [(torch.device("cpu"), torch.device("cpu"))]

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import GOOD, points_test, raises_here, table_test
 
 ORDERS = {"euler": 1, "midpoint": 2, "heun": 2, "rk4": 4}
 
@@ -65,17 +66,60 @@ def test_the_field_sees_times_on_the_grid():
     assert seen == [0.0, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1.0]
 
 
-@pytest.mark.parametrize(
-    "args, error, word",
-    [
-        ((_rotation_field, torch.zeros(3, 2), 0), ValueError, "n_steps"),
-        ((_rotation_field, torch.zeros(3, 2), 2.0), TypeError, "n_steps"),
-        ((_rotation_field, torch.zeros(3, 3), 2), ValueError, "x_0"),
-        ((_rotation_field, torch.tensor([[float("nan"), 0.0]]), 2), ValueError, "x_0"),
-        (("not a field", torch.zeros(3, 2), 2), TypeError, "velocity"),
-    ],
-)
-def test_bad_input_names_the_argument(args, error, word):
+def test_the_solvers_work_in_any_dimension(gen):
+    x_0 = torch.randn(10, 64, generator=gen, dtype=torch.float64)
+    for name, solver in fm.SOLVERS.items():
+        assert torch.allclose(solver(lambda x, t: -x, x_0, 64), x_0 * torch.exp(torch.tensor(-1.0, dtype=torch.float64)),
+                              rtol=0.02 if name == "euler" else 1e-4)
+
+
+def test_integrate_runs_backward_in_time_for_any_state(gen):
+    y = torch.randn(5, 3, generator=gen, dtype=torch.float64)
+    back = fm.integrate("rk4", lambda z, t, where: -z, y, 32, 1.0, 0.0)  # dz/dt = -z from t = 1 down to 0
+    assert torch.allclose(back, y * torch.exp(torch.tensor(1.0, dtype=torch.float64)), rtol=1e-7)
+
+
+def _nan_after(k_bad):
+    def field(x, t):
+        return torch.full_like(x, float("nan")) if t[0, 0] >= k_bad / 4 else torch.ones_like(x)
+    return field
+
+
+@pytest.mark.parametrize("solver, step", [("euler", 2), ("midpoint", 2), ("heun", 1), ("rk4", 1)])
+def test_a_field_returning_nan_is_named_with_its_step_and_time(solver, step):
+    # Heun and RK4 reach t = 0.5 on the last stage of step 1; Euler and midpoint on step 2
+    with pytest.raises(ValueError, match=rf"velocity returned 6 NaN at step {step} of 4 \(t = 0\.5, {solver}\)"):
+        fm.SOLVERS[solver](_nan_after(2), torch.zeros(3, 2), 4)
+
+
+@pytest.mark.parametrize("result, error, word", [
+    (lambda x, t: x[:, :1], ValueError, "shape"),          # (n, 1) is not broadcast silently
+    (lambda x, t: x[:1], ValueError, "shape"),
+    (lambda x, t: x.numpy(), TypeError, "torch.Tensor"),
+    (lambda x, t: [0.0, 0.0], TypeError, "torch.Tensor"),
+    (lambda x, t: x * float("inf"), ValueError, "infinite"),
+], ids=["(n, 1)", "(1, 2)", "numpy", "list", "inf"])
+def test_solvers_check_what_the_field_returns(result, error, word):
     for solver in fm.SOLVERS.values():
-        with pytest.raises(error, match=rf"\b{word}\b"):
-            solver(*args)
+        raises_here(lambda: solver(result, torch.ones(3, 2), 2), error, word)
+
+
+@pytest.mark.parametrize("solver", fm.SOLVERS)
+def test_float64_points_through_a_float32_model(solver, gen):
+    model = fm.VelocityMLP(hidden=8, n_layers=1)
+    x_0 = torch.randn(5, 2, generator=gen)
+    out64 = fm.SOLVERS[solver](model, x_0.double(), 3)
+    assert out64.dtype == torch.float64
+    assert torch.allclose(out64.float(), fm.SOLVERS[solver](model, x_0, 3), atol=1e-5)
+
+
+BAD = {
+    "euler": (lambda: fm.euler(fm.marginal_velocity, GOOD, 0), ValueError, "n_steps"),
+    "euler field": (lambda: fm.euler("not a field", GOOD, 2), TypeError, "velocity"),
+    "heun": (lambda: fm.heun(fm.marginal_velocity, GOOD, 2, return_trajectory="yes"), TypeError, "return_trajectory"),
+    "midpoint": (lambda: fm.midpoint(fm.marginal_velocity, GOOD, -1), ValueError, "n_steps"),
+    "rk4": (lambda: fm.rk4(fm.marginal_velocity, GOOD, 2.0), TypeError, "n_steps"),
+    "integrate": (lambda: fm.integrate("rk5", lambda y, t, w: y, GOOD, 2, 0.0, 1.0), ValueError, "method"),
+}
+test_bad_input = table_test(BAD)
+test_bad_points = points_test({name: (lambda bad, f=f: f(fm.marginal_velocity, bad, 2)) for name, f in fm.SOLVERS.items()})

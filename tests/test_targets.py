@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import GOOD, EMPTY, points_test, raises_here, table_test, times_test
 
 
 def test_cfm_loss_of_the_exact_field_is_the_floor():
@@ -14,6 +15,10 @@ def test_cfm_loss_of_the_exact_field_is_the_floor():
     exact = fm.cfm_loss(fm.marginal_velocity, x_0, x_1, t).item()
     worse = fm.cfm_loss(lambda x, s: 0.9 * fm.marginal_velocity(x, s), x_0, x_1, t).item()
     assert abs(exact - fm.loss_floor(n=n, generator=torch.Generator().manual_seed(6))) < 0.05 and worse > exact
+
+
+def test_time_sampling_refuses_an_int_generator():
+    raises_here(lambda: fm.sample_time(3, generator=3), TypeError, "generator")
 
 
 def test_time_sampling():
@@ -99,3 +104,77 @@ def test_point_and_velocity_is_interpolate_and_conditional_velocity_in_one_pass(
         x_t, u_t = path.point_and_velocity(x_0, x_1, t)
         assert torch.equal(x_t, path.interpolate(x_0, x_1, t))
         assert torch.equal(u_t, path.conditional_velocity(x_0, x_1, t))
+
+
+def test_the_exact_target_is_v_star_and_its_loss_has_no_floor_left():
+    g = torch.Generator().manual_seed(15)
+    x_0, x_1 = fm.sample_gaussian(2000, generator=g).double(), fm.sample_checkerboard(2000, generator=g).double()
+    t = fm.sample_time(2000, generator=g).double()
+    assert fm.cfm_loss(fm.marginal_velocity, x_0, x_1, t, target="exact").item() < 1e-20
+    with pytest.raises(ValueError, match="exact"):
+        fm.cfm_loss(lambda x, s: x, torch.zeros(3, 5), torch.zeros(3, 5), 0.5, target="exact")
+
+
+def test_a_labelled_minibatch_goal_averages_within_the_label():
+    """With labels, a row's reference set is the batch's x_1 of its own class: when every row has a
+    different label the goal is the pair's own u_t; a row whose label was dropped averages over all."""
+    from fmhelpers.targets import point_and_goal
+
+    g = torch.Generator().manual_seed(16)
+    x_0, x_1 = fm.sample_gaussian(8, generator=g).double(), fm.sample_checkerboard(8, generator=g).double()
+    c = fm.LinearInterpolant().coefficients(torch.full((8, 1), 0.3, dtype=torch.float64))
+    alone = torch.arange(8)
+    _, goal = point_and_goal(x_0, x_1, c, "minibatch", labels=alone)
+    assert torch.allclose(goal, x_1 - x_0)
+    dropped = torch.tensor([True] + [False] * 7)
+    _, goal = point_and_goal(x_0, x_1, c, "minibatch", labels=alone, unlabelled=dropped)
+    assert torch.allclose(goal[1:], (x_1 - x_0)[1:])
+    assert torch.allclose(goal[0], fm.minibatch_target(x_0, x_1, 0.3)[0])
+
+
+def test_float64_times_of_shape_n_with_float32_points():
+    """It crashed in torch (a float64 row times a float32 column)."""
+    x_0, x_1 = torch.randn(6, 2), fm.sample_checkerboard(6)
+    t = torch.rand(6, dtype=torch.float64)
+    got = fm.minibatch_target(x_0, x_1, t)
+    assert got.dtype == torch.float64 and torch.allclose(got, fm.minibatch_target(x_0.double(), x_1.double(), t))
+
+
+def test_float64_and_mixed_dtypes_in_the_loss_and_the_minibatch_target(gen):
+    model = fm.VelocityMLP(hidden=8, n_layers=1)
+    x_0, x_1 = torch.randn(16, 2, generator=gen), fm.sample_checkerboard(16, generator=gen)
+    t = torch.rand(16, 1, generator=gen)
+    loss32 = fm.cfm_loss(model, x_0, x_1, t)
+    loss64 = fm.cfm_loss(model, x_0.double(), x_1.double(), t.double())
+    assert loss64.dtype == torch.float64 and abs(loss64.item() - loss32.item()) < 1e-4
+    mixed = fm.minibatch_target(x_0, x_1.double(), t)
+    assert mixed.dtype == torch.float64
+    assert torch.allclose(mixed, fm.minibatch_target(x_0.double(), x_1.double(), t.double()))
+    assert fm.cfm_loss(model, x_0, x_1.double(), t, target="minibatch").dtype == torch.float64
+
+
+@pytest.mark.parametrize("result, error, word", [
+    (lambda x, t: x[:, :1], ValueError, "shape"),
+    (lambda x, t: x.numpy(), TypeError, "torch.Tensor"),
+    (lambda x, t: x * float("inf"), ValueError, "infinite"),
+], ids=["(n, 1)", "numpy", "inf"])
+def test_the_loss_checks_what_the_model_returns(result, error, word):
+    raises_here(lambda: fm.cfm_loss(result, torch.ones(3, 2), torch.ones(3, 2), 0.5), error, word)
+
+
+BAD = {
+    "cfm_loss": (lambda: fm.cfm_loss(lambda x, t: x, GOOD, GOOD, 0.5, target="oracle"), ValueError, "target"),
+    "cfm_loss empty batch": (lambda: fm.cfm_loss(lambda x, t: x, EMPTY, EMPTY, 0.5), ValueError, "x_0"),  # was NaN
+    "minibatch_target": (lambda: fm.minibatch_target(GOOD, GOOD, 0.5, alpha_min=-1.0), ValueError, "alpha_min"),
+    "sample_time": (lambda: fm.sample_time(4, "early"), ValueError, "time_sampling"),
+    "sample_time n": (lambda: fm.sample_time(-1), ValueError, "n"),
+}
+test_bad_input = table_test(BAD)
+test_bad_points = points_test({
+    "minibatch_target": lambda bad: fm.minibatch_target(bad, GOOD, 0.5),
+    "cfm_loss": lambda bad: fm.cfm_loss(fm.VelocityMLP(hidden=8, n_layers=1), GOOD, bad, 0.5),
+})
+test_bad_times = times_test({
+    "minibatch_target": lambda t: fm.minibatch_target(GOOD, GOOD, t),
+    "cfm_loss": lambda t: fm.cfm_loss(fm.VelocityMLP(hidden=8, n_layers=1), GOOD, GOOD, t),
+})

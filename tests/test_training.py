@@ -1,7 +1,10 @@
+"""The one training loop (fit) and the flow trainer on it (fmhelpers.training)."""
+
 import pytest
 import torch
 
 import fmhelpers as fm
+from badinput import device_test, table_test
 
 SMALL = dict(n_iterations=40, batch_size=128, progress=False)
 
@@ -58,6 +61,82 @@ def test_default_recipe_is_recorded():
     assert result.recipe.adam_beta2 == 0.99 and result.recipe.clip_grad_norm == 1.0
 
 
+def test_fit_is_the_loop_every_trainer_uses():
+    """A hand-written batch loss through fit gives the run train gives for the same recipe."""
+    from fmhelpers.couplings import data_source, draw_batch
+    from fmhelpers.targets import point_and_goal
+
+    recipe = fm.DEFAULT_RECIPE.replace(n_iterations=5, batch_size=64, target="conditional", time_sampling="uniform")
+    model = _small_model()
+    path = fm.LinearInterpolant()
+
+    def batch_loss(generator, device):
+        batch = draw_batch(64, data_source(), generator)
+        t = fm.sample_time(64, "uniform", generator=generator)
+        x_t, goal = point_and_goal(batch.x_0, batch.x_1, path.coefficients(t), "conditional")
+        return (model(x_t, t) - goal).pow(2).sum(dim=1).mean()
+
+    by_hand = fm.fit(model, batch_loss, recipe.optimiser(), progress=False)
+    assert by_hand.losses == fm.train(_small_model(), recipe, progress=False).losses
+
+
+def test_a_schedule_of_your_own_trains():
+    class Quadratic(fm.Interpolant):
+        def alpha(self, t):
+            return (1 - t) ** 2
+
+        def beta(self, t):
+            return 1 - (1 - t) ** 2
+
+        def d_alpha(self, t):
+            return -2 * (1 - t)
+
+        def d_beta(self, t):
+            return 2 * (1 - t)
+
+    result = fm.train(_small_model(), interpolant=Quadratic(), n_iterations=30, batch_size=64, progress=False)
+    assert result.recipe.make_interpolant() == Quadratic() and all(torch.isfinite(torch.tensor(result.losses)))
+    assert result.losses != fm.train(_small_model(), n_iterations=30, batch_size=64, progress=False).losses
+
+
+def test_a_conditional_model_trains_on_the_cells_with_dropped_labels():
+    model = fm.ConditionalMLP(hidden=32, n_layers=2)
+    result = fm.train(model, label_dropout=0.2, n_iterations=60, batch_size=256, progress=False)
+    assert sum(result.losses[-10:]) < sum(result.losses[:10])
+    with pytest.raises(ValueError, match="label_dropout"):
+        fm.train(fm.ConditionalMLP(hidden=8, n_layers=1), n_iterations=2, progress=False)
+    with pytest.raises(ValueError, match="label"):
+        fm.train(_small_model(), label_dropout=0.1, n_iterations=2, progress=False)
+
+
+def test_training_on_a_data_set_in_any_dimension(gen):
+    data = torch.randn(300, 16, generator=gen) * 0.1 + 1.0
+    model = fm.VelocityMLP(hidden=32, n_layers=2, dim=16)
+    result = fm.train(model, data=data, target="conditional", n_iterations=150, batch_size=64, lr=3e-3, progress=False)
+    samples = fm.euler(result.model, fm.sample_gaussian(200, dim=16, generator=gen), 20)
+    assert (samples.mean(0) - 1.0).abs().max() < 0.3
+    with pytest.raises(ValueError, match="dimensions"):
+        fm.train(_small_model(), data=data, n_iterations=2, progress=False)
+    with pytest.raises(ValueError, match="exact"):
+        fm.train(model, data=data, target="exact", n_iterations=2, progress=False)
+
+
+def test_two_step_times(gen):
+    t = fm.sample_time(40_000, "two-step", generator=gen)
+    assert (t == 0).float().mean() == pytest.approx(0.25, abs=0.01)
+    assert (t == 0.5).float().mean() == pytest.approx(0.25, abs=0.01)
+    assert t.min() >= 0 and t.max() <= 1
+
+
+def test_the_ot_recipe_trains_and_pairs_go_with_their_coupling():
+    result = fm.train(_small_model(), fm.OT_RECIPE, n_iterations=5, progress=False)
+    assert len(result.losses) == 5 and result.recipe.coupling == "ot"
+    with pytest.raises(ValueError, match="pairs"):
+        fm.train(_small_model(), coupling="pairs", target="conditional", n_iterations=2, progress=False)
+    with pytest.raises(ValueError, match="pairs"):
+        fm.train(_small_model(), n_iterations=2, pairs=(torch.zeros(4, 2), torch.zeros(4, 2)), progress=False)
+
+
 @pytest.mark.parametrize(
     "kwargs, error, word",
     [
@@ -66,7 +145,7 @@ def test_default_recipe_is_recorded():
         (dict(lr=0.0), ValueError, "lr"),
         (dict(lr_schedule="step"), ValueError, "lr_schedule"),
         (dict(time_sampling="early"), ValueError, "time_sampling"),
-        (dict(target="exact"), ValueError, "target"),
+        (dict(target="oracle"), ValueError, "target"),
         (dict(adam_beta2=1.0), ValueError, "adam_beta2"),
         (dict(adam_beta2="0.99"), TypeError, "adam_beta2"),
         (dict(clip_grad_norm=0.0), ValueError, "clip_grad_norm"),
@@ -84,3 +163,20 @@ def test_bad_input_names_the_argument(kwargs, error, word):
         fm.train("mlp", progress=False)
 
 
+
+
+BAD = {
+    "train": (lambda: fm.train(_small_model(), snapshot_every=0, progress=False), ValueError, "snapshot_every"),
+    "train progress": (lambda: fm.train(_small_model(), n_iterations=1, progress="no"), TypeError, "progress"),
+    "train empty pairs": (lambda: fm.train(_small_model(), fm.REFLOW_RECIPE, pairs=(torch.zeros(0, 2), torch.zeros(0, 2)),
+                                           progress=False), ValueError, "pairs"),  # crashed in torch.randint
+    "train identity": (lambda: fm.train(torch.nn.Identity(), progress=False), ValueError, "parameters"),
+    "TrainResult": (lambda: fm.train("mlp"), TypeError, "model"),
+    "fit": (lambda: fm.fit(_small_model(), "loss", fm.DEFAULT_RECIPE), TypeError, "batch_loss"),
+    "fit recipe": (lambda: fm.fit(_small_model(), lambda g, d: None, {"lr": 1}), TypeError, "recipe"),
+}
+test_bad_input = table_test(BAD)
+test_bad_devices = device_test({
+    "train": lambda d: fm.train(fm.VelocityMLP(hidden=4, n_layers=1), n_iterations=1, batch_size=4, device=d,
+                                progress=False),
+})

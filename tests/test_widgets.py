@@ -1,6 +1,9 @@
+"""Sliders over precomputed results (fmhelpers.widgets)."""
+
 import pytest
 
 import fmhelpers as fm
+from badinput import table_test
 from fmhelpers.widgets import SliderView, steps_slider, time_slider
 
 
@@ -36,19 +39,41 @@ def test_steps_slider_with_readout_and_two_panels():
     assert seen == [2, 8]  # cached: no second drawing
 
 
-def test_bad_input():
-    with pytest.raises(ValueError, match="values"):
-        SliderView([], lambda ax, v: None)
-    with pytest.raises(TypeError, match="draw"):
-        SliderView([1, 2], "draw")
-    with pytest.raises(ValueError, match="value"):
-        SliderView([1, 2], lambda ax, v: None, value=3)
-    with pytest.raises(ValueError, match="ncols"):
-        SliderView([1, 2], lambda ax, v: None, ncols=0)
-    with pytest.raises(ValueError, match="frames"):
-        time_slider({1.5: None}, lambda ax, x, t: None)
-    with pytest.raises(ValueError, match="results"):
-        steps_slider({0: None}, lambda ax, x, n: None)
+def test_draw_all_draws_every_position_and_names_a_broken_one():
+    view = time_slider(_frames(), lambda ax, x, t: fm.plot_samples(x, ax))
+    assert view.draw_all() == 4 and len(view._cache) == 4
+
+    def broken(ax, x, t):
+        if t == 0.5:
+            raise ValueError("on purpose")
+        fm.plot_samples(x, ax)
+
+    with pytest.raises(RuntimeError, match="0.5 failed: ValueError: on purpose"):
+        time_slider(_frames(), broken).draw_all()
+
+
+BAD = {
+    "SliderView": (lambda: SliderView([1, 2], lambda ax, v: None, ncols=0), ValueError, "ncols"),
+    "SliderView values empty": (lambda: SliderView([], lambda ax, v: None), ValueError, "values"),
+    "SliderView values string": (lambda: SliderView("abc", lambda ax, v: None), TypeError, "values"),
+    "SliderView draw": (lambda: SliderView([1, 2], "draw"), TypeError, "draw"),
+    "SliderView value": (lambda: SliderView([1, 2], lambda ax, v: None, value=3), ValueError, "value"),
+    "SliderView description": (lambda: SliderView([1], lambda ax, v: None, description=5), TypeError,
+                               "description"),  # failed inside ipywidgets
+    "SliderView readout": (lambda: SliderView([1], lambda ax, v: None, readout="T"), TypeError, "readout"),
+    "SliderView readout returns": (lambda: SliderView([1], lambda ax, v: None, readout=lambda v: v), TypeError,
+                                   "readout"),
+    "SliderView index too large": (lambda: SliderView([1, 2], lambda ax, v: None).show_index(2), ValueError, "index"),
+    "SliderView index negative": (lambda: SliderView([1, 2], lambda ax, v: None).render(-1), ValueError, "index"),
+    "time_slider": (lambda: time_slider({1.5: None}, lambda ax, x, t: None), ValueError, "frames"),
+    "time_slider empty": (lambda: time_slider({}, lambda ax, x, t: None), ValueError, "frames"),
+    "time_slider list": (lambda: time_slider([0.5], lambda ax, x, t: None), TypeError, "frames"),
+    "time_slider draw": (lambda: time_slider({0.5: None}, "draw"), TypeError, "draw"),
+    "steps_slider": (lambda: steps_slider({0: None}, lambda ax, x, n: None), ValueError, "results"),
+    "steps_slider empty": (lambda: steps_slider({}, lambda ax, x, n: None), ValueError, "results"),
+    "steps_slider draw": (lambda: steps_slider({1: None}, None), TypeError, "draw"),
+}
+test_bad_input = table_test(BAD)
 
 
 def test_default_picture_is_large_enough_to_read():

@@ -1,0 +1,157 @@
+"""Recipes are the one source of the defaults, of the trainers' keywords and of what a checkpoint
+records; the optimiser fields are declared once for every recipe (fmhelpers.recipes)."""
+
+import dataclasses
+import inspect
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import fmhelpers as fm
+from badinput import table_test
+
+
+def test_the_default_recipe_is_the_documented_one():
+    r = fm.DEFAULT_RECIPE
+    assert (r.n_iterations, r.batch_size, r.lr, r.lr_schedule) == (6000, 512, 1e-2, "cosine")
+    assert (r.time_sampling, r.target, r.adam_beta2, r.clip_grad_norm) == ("mixed", "minibatch", 0.99, 1.0)
+    assert (r.interpolant, r.board, r.seed) == ("linear", fm.BOARD, 0)
+    assert fm.Recipe() == r
+
+
+def test_train_takes_exactly_the_recipe_fields_as_keywords():
+    """No default is spelled twice: train and load_or_train hold none of the recipe's values."""
+    for function in (fm.train, fm.load_or_train):
+        params = inspect.signature(function).parameters
+        assert "changes" in params and params["changes"].kind is inspect.Parameter.VAR_KEYWORD
+        assert not set(params) & set(fm.Recipe.field_names())
+
+
+def test_replace_and_round_trip_through_plain_values():
+    r = fm.DEFAULT_RECIPE.replace(lr=3e-3, interpolant=fm.TrigInterpolant(), board=fm.Board(grid_size=6, scale=3.0))
+    assert r.interpolant == "trig" and r.lr == 3e-3
+    plain = r.to_dict()
+    assert plain["grid_size"] == 6 and plain["scale"] == 3.0 and "board" not in plain
+    assert fm.Recipe.from_dict(plain) == r
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.lr = 1.0
+
+
+@pytest.mark.parametrize("values, word", [
+    ({"lr": 0.01}, "missing"),
+    (dict(fm.MEANFLOW_RECIPE.to_dict()), "mean_flow"),
+    (dict(fm.DEFAULT_RECIPE.to_dict(), momentum=0.9), "momentum"),
+    ("recipe", "dict"),
+])
+def test_a_stored_recipe_that_does_not_fit_is_named(values, word):
+    with pytest.raises(ValueError, match=word):
+        fm.Recipe.from_dict(values)
+
+
+@pytest.mark.parametrize("changes, error, word", [
+    (dict(lr=-1.0), ValueError, "lr"),
+    (dict(lr=float("inf")), ValueError, "lr"),
+    (dict(batch_size=1), ValueError, "batch_size"),
+    (dict(board=(4, 2.0)), TypeError, "board"),
+    (dict(interpolant="TrigInterpolant"), ValueError, "interpolant"),
+    (dict(label_dropout="0.1"), TypeError, "label_dropout"),
+    (dict(step_size=0.1), TypeError, "step_size"),
+])
+def test_replace_refuses_bad_values(changes, error, word):
+    with pytest.raises(error, match=rf"\b{word}\b"):
+        fm.DEFAULT_RECIPE.replace(**changes)
+
+
+def test_train_with_a_recipe_or_keywords_is_the_same_run():
+    small = fm.DEFAULT_RECIPE.replace(n_iterations=5, batch_size=32, seed=4)
+    a = fm.train(fm.VelocityMLP(hidden=16, n_layers=1), small, progress=False)
+    b = fm.train(fm.VelocityMLP(hidden=16, n_layers=1), progress=False, n_iterations=5, batch_size=32, seed=4)
+    assert a.losses == b.losses and a.recipe == b.recipe == small
+    with pytest.raises(TypeError, match="recipe"):
+        fm.train(fm.VelocityMLP(), {"lr": 0.1})
+
+
+def test_a_training_step_checks_nothing_again(monkeypatch):
+    """The loop makes its own batches: no point check runs inside a training step."""
+    from fmhelpers import _checks, models
+
+    calls = []
+    original = _checks.check_points
+    monkeypatch.setattr(models, "check_points", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
+    fm.train(fm.VelocityMLP(hidden=8, n_layers=1), n_iterations=3, batch_size=16, progress=False)
+    assert calls == []
+
+
+def test_every_recipe_shares_the_optimiser_fields_declared_once():
+    optimiser = fm.Optimiser.field_names()
+    for recipe in fm.RECIPES.values():
+        assert recipe.field_names()[:len(optimiser)] == optimiser
+        assert recipe.optimiser() == fm.Optimiser(**{k: getattr(recipe, k) for k in optimiser})
+    assert fm.RECIPES["default"] is fm.DEFAULT_RECIPE and fm.RECIPES["meanflow"] is fm.MEANFLOW_RECIPE
+
+
+@pytest.mark.parametrize("name", sorted(fm.RECIPES))
+def test_every_named_recipe_round_trips_through_plain_values(name):
+    recipe = fm.RECIPES[name]
+    from fmhelpers.recipes import recipe_from_dict
+
+    assert recipe_from_dict(recipe.to_dict()) == recipe
+
+
+def test_older_stored_recipes_load_with_the_values_those_runs_had():
+    stored = fm.DEFAULT_RECIPE.to_dict()
+    del stored["coupling"], stored["ot_block"], stored["label_dropout"], stored["kind"]
+    assert fm.Recipe.from_dict(stored) == fm.DEFAULT_RECIPE
+    old_mean = {k: v for k, v in fm.INDEPENDENT_MEANFLOW_RECIPE.to_dict().items()
+                if k not in ("kind", "lr_schedule", "interpolant", "grid_size", "scale", "coupling", "ot_block")}
+    assert fm.MeanFlowRecipe.from_dict(old_mean) == fm.INDEPENDENT_MEANFLOW_RECIPE
+
+
+def test_a_schedule_of_your_own_is_kept_and_named_by_its_class():
+    class Quadratic(fm.Interpolant):
+        def alpha(self, t):
+            return 1 - t**2
+
+        def beta(self, t):
+            return t**2
+
+        def d_alpha(self, t):
+            return -2 * t
+
+        def d_beta(self, t):
+            return 2 * t
+
+    recipe = fm.DEFAULT_RECIPE.replace(interpolant=Quadratic())
+    assert recipe.make_interpolant() == Quadratic()
+    assert recipe.to_dict()["interpolant"].endswith("Quadratic")
+    with pytest.raises(ValueError, match="schedule of your own"):
+        fm.Recipe.from_dict(recipe.to_dict())
+
+
+def test_ot_recipe_refuses_the_minibatch_target():
+    assert fm.OT_RECIPE.coupling == "ot" and fm.OT_RECIPE.target == "conditional"
+    with pytest.raises(ValueError, match="minibatch"):
+        fm.Recipe(coupling="ot")
+
+
+BAD = {
+    "Optimiser": (lambda: fm.Optimiser(adam_beta2=1.0), ValueError, "adam_beta2"),
+    "Optimiser seed": (lambda: fm.Optimiser(seed=2**64), ValueError, "seed"),  # overflowed in torch
+    "Recipe": (lambda: fm.Recipe(lr_schedule="step"), ValueError, "lr_schedule"),
+    "Recipe label_dropout": (lambda: fm.Recipe(label_dropout=1.0), ValueError, "label_dropout"),
+    "Recipe exact and labels": (lambda: fm.Recipe(target="exact", label_dropout=0.1), ValueError, "target"),
+    "Recipe interpolant class": (lambda: fm.Recipe(interpolant=fm.TrigInterpolant), TypeError, "interpolant"),
+    "MeanFlowRecipe": (lambda: fm.MeanFlowRecipe(equal_fraction=1.5), ValueError, "equal_fraction"),
+    "MeanFlowRecipe target": (lambda: fm.MEANFLOW_RECIPE.replace(target="oracle"), ValueError, "target"),
+    "MeanFlowRecipe ot and exact": (lambda: fm.MEANFLOW_RECIPE.replace(target="exact"), ValueError, "target"),
+    "MeanFlowRecipe ot_block": (lambda: fm.MEANFLOW_RECIPE.replace(ot_block=0), ValueError, "ot_block"),
+}
+test_bad_input = table_test(BAD)
+
+
+def test_importing_the_package_does_not_import_ipywidgets():
+    code = "import sys, fmhelpers; assert 'ipywidgets' not in sys.modules; fmhelpers.widgets.SliderView; " \
+           "assert 'ipywidgets' in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
