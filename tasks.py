@@ -4,6 +4,8 @@
     python3 tasks.py lab              build .venv if missing, open JupyterLab on notebooks/
     python3 tasks.py test             build .venv if missing, run every test (package, notebooks, browser)
     python3 tasks.py notebook 04      build .venv if missing, test one notebook alone (nbval, and its sliders)
+    python3 tasks.py execute 04 05    re-run notebooks top to bottom on a fresh kernel and save them with their
+                                      outputs and slider pictures (what nbval then compares); no number: all
     python3 tasks.py bench            build .venv if missing, run the training/speed benchmark
     python3 tasks.py bench likelihood build .venv if missing, measure notebook 09's likelihood numbers
     python3 tasks.py checkpoint       build .venv if missing, retrain the model the notebooks load
@@ -14,6 +16,7 @@ The environment is rebuilt when requirements/classroom.txt or pyproject.toml cha
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -108,8 +111,43 @@ def notebook() -> int:
         sys.exit(f"notebook {key!r} matches {found or 'no notebook'} in notebooks/; give its number, e.g. 04")
     name = found[0]
     _note_browser()
+    if _has_slider(ROOT / "notebooks" / name):
+        os.environ["FM_BROWSER_NOTEBOOK"] = name  # the browser test drives this notebook's sliders
     return _pytest(f"notebooks/{name}", "tests/test_notebooks.py", "tests/test_browser.py", "--nbval", *SANITIZE,
                    "-k", f"{name} or {name.removesuffix('.ipynb')} or Cell", *sys.argv[3:])
+
+
+def _notebooks(keys: list[str]) -> list[Path]:
+    """The notebooks named by number or name (all of them for no key), or exit saying which is unknown."""
+    every = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if not keys:
+        return every
+    found = []
+    for key in keys:
+        match = [p for p in every if p.name.startswith(key) or p.stem == key]
+        if len(match) != 1:
+            sys.exit(f"notebook {key!r} matches {[p.name for p in match] or 'no notebook'} in notebooks/; give its number")
+        found += match
+    return found
+
+
+def execute() -> int:
+    """Run notebooks in place with their outputs and widget state stored (what a commit holds)."""
+    for path in _notebooks(sys.argv[2:]):
+        print(f"[tasks] executing {path.name}", flush=True)
+        code = run("-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+                   "--ExecutePreprocessor.store_widget_state=True", "--ExecutePreprocessor.timeout=600",
+                   "--ExecutePreprocessor.kernel_name=python3", str(path),
+                   env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"})
+        if code:
+            return code
+    return 0
+
+
+def _has_slider(path: Path) -> bool:
+    cells = json.loads(path.read_text())["cells"]
+    return any(call in "".join(c["source"]) for c in cells if c["cell_type"] == "code"
+               for call in ("_slider(", "SliderView("))
 
 
 def bench() -> int:
@@ -127,7 +165,8 @@ def checkpoint() -> int:
     return run("scripts/make_checkpoint.py", *sys.argv[2:])
 
 
-COMMANDS = {"lab": lab, "test": test, "notebook": notebook, "bench": bench, "checkpoint": checkpoint}
+COMMANDS = {"lab": lab, "test": test, "notebook": notebook, "execute": execute, "bench": bench,
+            "checkpoint": checkpoint}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

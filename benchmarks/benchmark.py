@@ -2,7 +2,7 @@
 """Time-to-quality of the training recipes, and the speed numbers a class cares about.
 
 Run:  python3 tasks.py bench                   (full run: about 6 minutes on 2 cores)
-      python3 tasks.py bench --update-readme   (and copy the table into README.md)
+      python3 tasks.py bench --update-readme   (and copy the table into benchmarks/README.md)
       python3 tasks.py bench --smoke           (seconds; the test suite runs this)
       python3 tasks.py bench --report-only     (print the table of the last run, measuring nothing)
 
@@ -171,18 +171,18 @@ def table(result: dict) -> str:
 
 
 def update_readme(text: str) -> None:
-    readme = ROOT / "README.md"
+    readme = ROOT / "benchmarks" / "README.md"
     body = readme.read_text()
     start, end = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
     if start not in body or end not in body:
-        raise SystemExit("README.md has no benchmark markers")
+        raise SystemExit("benchmarks/README.md has no benchmark markers")
     head, rest = body.split(start)
     _, tail = rest.split(end)
     readme.write_text(f"{head}{start}\n{text}\n{end}{tail}")
 
 
 def report(result: dict, to_readme: bool) -> None:
-    """Print the table of `result`, and copy it into README.md if asked."""
+    """Print the table of `result`, and copy it into benchmarks/README.md if asked."""
     text = table(result)
     print(text)
     if to_readme:
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--smoke", action="store_true", help="tiny settings, to check that the script runs")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "latest.json")
     parser.add_argument("--no-notebooks", action="store_true", help="skip timing the notebooks")
-    parser.add_argument("--update-readme", action="store_true", help="copy the table into README.md")
+    parser.add_argument("--update-readme", action="store_true", help="copy the table into benchmarks/README.md")
     parser.add_argument("--report-only", action="store_true",
                         help="measure nothing: print the table of the run saved in --out (and --update-readme)")
     args = parser.parse_args(argv)

@@ -22,6 +22,7 @@ def test_other_versions_are_refused_with_what_to_install(version):
     assert f"Python {version[0]}.{version[1]}" in message and "3.11 to 3.14" in message and "python3.12" in message
 
 
-def test_the_readme_states_the_checked_range():
-    readme = (ROOT / "README.md").read_text()
-    assert "Python 3.11 to 3.14" in readme and "3.10" in readme
+def test_the_docs_state_the_checked_range():
+    assert "Python 3.11 to 3.14" in (ROOT / "README.md").read_text()
+    install = (ROOT / "INSTALL.md").read_text()
+    assert "Python 3.11, 3.12, 3.13 and 3.14" in install and "3.10" in install
