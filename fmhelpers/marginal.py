@@ -131,26 +131,51 @@ def _truncated_means(lo, hi, log_mass, mu, s, corners, side):
     return torch.where(far, far_mean, near_mean)
 
 
-def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board: Board):
-    """log p_t(x), E[X_1 | X_t = x] and the coefficients, all float64. x: (n, 2), t: (n, 1) float64."""
+def _posterior(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board: Board,
+               cell: torch.Tensor | None = None):
+    """log p_t(x), E[X_1 | X_t = x], float64, for x (n, 2) and t (n, 1) float64; with `cell` (int64
+    (n,)), of the target restricted to that black cell (uniform on it) instead of the whole board."""
     x = x.to(torch.float64)
     c = _cell_log_weights(x, t, interpolant, board)
     alpha_t, at_start = c.alpha_t, c.at_start
     corners, side = board.black_cells().to(x.device), board.side
     n_cells = len(corners)
-    log_density = (
-        torch.logsumexp(c.log_w, dim=1) + c.common - math.log(n_cells) - 2 * torch.log(c.safe_beta[:, 0] * side)
-    )
     cell_mean = _truncated_means(c.lo, c.hi, c.log_mass, c.mu, c.s, corners[None], side)
-    weights = torch.softmax(c.log_w, dim=1)[:, :, None]
-    mean_x1 = (weights * cell_mean).sum(dim=1)
-    # t = 0: pi_0 itself, and the prior mean of X_1 (the mean of the black-cell centres).
-    prior_mean = (corners + side / 2).mean(dim=0)
+    if cell is None:
+        log_density = torch.logsumexp(c.log_w, dim=1) - math.log(n_cells)
+        weights = torch.softmax(c.log_w, dim=1)[:, :, None]
+        mean_x1 = (weights * cell_mean).sum(dim=1)
+        # t = 0: pi_0 itself, and the prior mean of X_1 (the mean of the black-cell centres).
+        prior_mean = (corners + side / 2).mean(dim=0).expand_as(mean_x1)
+    else:
+        rows = torch.arange(len(x), device=x.device)
+        log_density = c.log_w[rows, cell]
+        mean_x1 = cell_mean[rows, cell]
+        prior_mean = corners[cell] + side / 2
+    log_density = log_density + c.common - 2 * torch.log(c.safe_beta[:, 0] * side)
     gauss = -0.5 * (x / alpha_t).pow(2).sum(1) - 2 * torch.log(alpha_t[:, 0]) - math.log(2 * math.pi)
     start = at_start[:, 0]
     log_density = torch.where(start, gauss, log_density)
-    mean_x1 = torch.where(start[:, None], prior_mean.expand_as(mean_x1), mean_x1)
+    mean_x1 = torch.where(start[:, None], prior_mean, mean_x1)
     return log_density, mean_x1
+
+
+def _check_cell(cell: Any, n: int, board: Board, device: Any) -> torch.Tensor | None:
+    """None, or the black cell of each point as an int64 tensor (n,) in 0 .. n_black - 1."""
+    if cell is None:
+        return None
+    if isinstance(cell, bool) or not isinstance(cell, (int, torch.Tensor)):
+        raise TypeError(f"cell must be None, an int or an integer tensor of shape (n,), got {type(cell).__name__}")
+    if isinstance(cell, int):
+        cell = torch.full((n,), cell, dtype=torch.long)
+    if cell.dtype.is_floating_point or cell.dtype.is_complex or cell.dtype == torch.bool:
+        raise TypeError(f"cell must hold integer cell indices, got {cell.dtype}")
+    if cell.shape != (n,):
+        raise ValueError(f"cell must be one int or have shape ({n},), one black cell per point, got {tuple(cell.shape)}")
+    if n and (int(cell.min()) < 0 or int(cell.max()) >= board.n_black):
+        raise ValueError(f"cell must lie in 0..{board.n_black - 1} (the rows of board.black_cells()), "
+                         f"got values from {int(cell.min())} to {int(cell.max())}")
+    return cell.long().to(device)
 
 
 def _prepare(x: Any, t: Any, interpolant: Interpolant | None, t_eps: float, board: Board):
@@ -172,10 +197,11 @@ def marginal_posterior_mean(
     interpolant: Interpolant | None = None,
     board: Board = BOARD,
     t_eps: float = T_EPS,
+    cell: Any = None,
 ) -> torch.Tensor:
     """E[X_1 | X_t = x], the denoiser's answer, shape (n, 2) in the dtype of x."""
     t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    return _posterior(x, t, interpolant, board)[1].to(x.dtype)
+    return _posterior(x, t, interpolant, board, _check_cell(cell, len(x), board, x.device))[1].to(x.dtype)
 
 
 def marginal_velocity(
@@ -185,6 +211,7 @@ def marginal_velocity(
     interpolant: Interpolant | None = None,
     board: Board = BOARD,
     t_eps: float = T_EPS,
+    cell: Any = None,
 ) -> torch.Tensor:
     """The exact marginal velocity v*(x, t) = E[d_alpha_t X_0 + d_beta_t X_1 | X_t = x].
 
@@ -198,12 +225,16 @@ def marginal_velocity(
         board: the target checkerboard (default `fm.BOARD`).
         t_eps: the field is singular at t = 1 off the support of pi_1 (it pulls with speed
             ~ distance / (1 - t)), so times above 1 - t_eps are evaluated at 1 - t_eps.
+        cell: None for the target pi_1; a black cell (its row in `board.black_cells()`: an int, or
+            an int tensor (n,), one per point) for pi_1 restricted to that cell, uniform on it:
+            the exact conditional field v*(x, t | c) of a class c (notebook 10). The same keyword
+            works in `marginal_density`, `marginal_score` and `marginal_posterior_mean`.
 
     Returns:
         shape (n, 2), dtype of x.
     """
     t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    mean_x1 = _posterior(x, t, interpolant, board)[1]
+    mean_x1 = _posterior(x, t, interpolant, board, _check_cell(cell, len(x), board, x.device))[1]
     return interpolant.coefficients(t).velocity(x.to(torch.float64), mean_x1).to(x.dtype)
 
 
@@ -214,6 +245,7 @@ def marginal_score(
     interpolant: Interpolant | None = None,
     board: Board = BOARD,
     t_eps: float = T_EPS,
+    cell: Any = None,
 ) -> torch.Tensor:
     """The exact score grad log p_t(x) = (beta_t m(x, t) - x) / alpha_t^2, shape (n, 2), dtype of x.
 
@@ -221,7 +253,7 @@ def marginal_score(
     `marginal_velocity`); at t = 0 it is -x, the score of pi_0.
     """
     t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    mean_x1 = _posterior(x, t, interpolant, board)[1]
+    mean_x1 = _posterior(x, t, interpolant, board, _check_cell(cell, len(x), board, x.device))[1]
     return interpolant.coefficients(t).score(x.to(torch.float64), mean_x1).to(x.dtype)
 
 
@@ -232,6 +264,7 @@ def marginal_density(
     interpolant: Interpolant | None = None,
     board: Board = BOARD,
     t_eps: float = T_EPS,
+    cell: Any = None,
     log: bool = False,
 ) -> torch.Tensor:
     """Density of pi_t, the law of X_t = alpha_t X_0 + beta_t X_1, at x.
@@ -247,7 +280,7 @@ def marginal_density(
     """
     check_flag("log", log)
     t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    log_density = _posterior(x, t, interpolant, board)[0]
+    log_density = _posterior(x, t, interpolant, board, _check_cell(cell, len(x), board, x.device))[0]
     return (log_density if log else log_density.exp()).to(x.dtype)
 
 

@@ -200,7 +200,37 @@ def test_cell_weights_are_a_posterior_and_average_to_the_posterior_mean(gen):
     assert torch.allclose(fm.marginal_cell_weights(p, t)[0], mass / mass.sum(), atol=1e-12)
 
 
+def test_the_field_of_one_cell_averages_to_the_whole_field(gen):
+    """v*(x, t) is the posterior-weighted average of the fields of the cells, v*(x, t | c), and p_t the
+    equal-weight mixture of the p_t(. | c): the cell= keyword restricts the target to cell c."""
+    x = torch.randn(100, 2, generator=gen, dtype=torch.float64) * 1.5
+    for t in (0.0, 0.4, 0.9):
+        w = fm.marginal_cell_weights(x, t)
+        per_cell = torch.stack([fm.marginal_velocity(x, t, cell=c) for c in range(8)], dim=1)
+        assert torch.allclose(fm.marginal_velocity(x, t), (w[:, :, None] * per_cell).sum(1), atol=1e-12)
+        dens = torch.stack([fm.marginal_density(x, t, cell=c) for c in range(8)], dim=1)
+        assert torch.allclose(fm.marginal_density(x, t), dens.mean(1), atol=1e-14)
+    # one cell's target is uniform on it: late, a point inside that cell is pulled nowhere else
+    corner = fm.black_cells()[5].double()
+    inside = (corner + 0.5)[None]
+    assert torch.allclose(fm.marginal_posterior_mean(inside, 0.999, cell=5), corner + 0.5, atol=1e-3)
+    assert fm.marginal_density(inside, 0.999, cell=5).item() == pytest.approx(1.0, rel=1e-3)  # 1 / (cell area)
+    # a Monte Carlo check: X_1 uniform on cell 2, X_t = (1 - t) X_0 + t X_1; average u_t near one point
+    g = torch.Generator().manual_seed(3)
+    x_1 = fm.black_cells()[2].double() + torch.rand(400_000, 2, generator=g, dtype=torch.float64)
+    x_0 = torch.randn(400_000, 2, generator=g, dtype=torch.float64)
+    x_t = 0.5 * x_0 + 0.5 * x_1
+    p = torch.tensor([[0.0, 0.2]], dtype=torch.float64)
+    near = (x_t - p).norm(dim=1) < 0.05
+    monte_carlo = (x_1 - x_0)[near].mean(0)
+    assert torch.allclose(monte_carlo, fm.marginal_velocity(p, 0.5, cell=2)[0], atol=0.05)
+
+
 BAD = {
+    "marginal_velocity cell": (lambda: fm.marginal_velocity(GOOD, 0.5, cell=8), ValueError, "cell"),
+    "marginal_velocity cell float": (lambda: fm.marginal_velocity(GOOD, 0.5, cell=1.0), TypeError, "cell"),
+    "marginal_density cell shape": (lambda: fm.marginal_density(GOOD, 0.5, cell=torch.zeros(3, dtype=torch.long)),
+                                    ValueError, "cell"),
     "marginal_velocity": (lambda: fm.marginal_velocity(GOOD, 0.5, interpolant=fm.TrigInterpolant), TypeError,
                           "interpolant"),
     "marginal_velocity interpolant name": (lambda: fm.marginal_velocity(GOOD, 0.5, interpolant="linear"), TypeError,
