@@ -214,7 +214,7 @@ def test_the_field_of_one_cell_averages_to_the_whole_field(gen):
     corner = fm.black_cells()[5].double()
     inside = (corner + 0.5)[None]
     assert torch.allclose(fm.marginal_posterior_mean(inside, 0.999, cell=5), (corner + 0.5) / 0.999, atol=1e-6)  # x / beta_t
-    assert fm.marginal_density(inside, 0.999, cell=5).item() == pytest.approx(1.0, rel=1e-3)  # 1 / (cell area)
+    assert fm.marginal_density(inside, 0.999, cell=5).item() == pytest.approx(1 / 0.999**2, rel=1e-6)  # 1 / (beta_t^2 cell area)
     # a Monte Carlo check: X_1 uniform on cell 2, X_t = (1 - t) X_0 + t X_1; average u_t near one point
     g = torch.Generator().manual_seed(3)
     x_1 = fm.black_cells()[2].double() + torch.rand(400_000, 2, generator=g, dtype=torch.float64)
