@@ -99,6 +99,7 @@ from .plotting import (
     plot_time_grid,
     plot_trajectories,
     plot_velocity_field,
+    time_color,
     velocity_grid,
 )
 from .checkpoints import Checkpoint, load_checkpoint, load_or_train, save_checkpoint

@@ -1,9 +1,13 @@
 """Pure plotting functions: each draws on `ax` (a new figure when None) and returns the axes.
 
 One colour per concept in every notebook, all in `STYLE`: source pi_0 purple, target pi_1 and
-generated samples red, conditional velocities u_t orange, the exact marginal field v* green, the
-learned field v_theta blue. Densities are drawn dark where they are high (the black cells look
-black), with a colour bar. Equal aspect and fixed limits everywhere.
+generated samples red, samples of pi_t in between brown (or `time_color(t)`, from the source's
+colour at t = 0 to the target's at t = 1), conditional velocities u_t orange, the exact marginal
+field v* green, the learned field v_theta blue; classes (labels) take the colours of
+`STYLE["classes"]`, a palette that shares none of those, and so do the lines of a comparison that
+is none of those concepts (`STYLE["series"]`: solvers, recipes). Densities are drawn dark where
+they are high (the black cells look black), with a colour bar. Equal aspect and fixed limits
+everywhere.
 """
 
 from __future__ import annotations
@@ -34,11 +38,25 @@ STYLE = {
     "conditional": "#ff7f0e",  # conditional velocities u_t
     "exact": "#2ca02c",        # the exact marginal field v* and what it produces
     "learned": "#1f77b4",      # the learned field v_theta and what it produces
+    "intermediate": "#8c564b", # samples of pi_t for 0 < t < 1
+    "classes": "Dark2",        # a colour per label (notebooks 10 and 11): a palette without the colours above
+    "series": ["#000000", "#7f7f7f", "#bcbd22", "#17becf", "#e377c2"],  # lines that are none of the concepts
     "density_cmap": "Greys",   # densities: high is dark
     "point_size": 2.0,
     "alpha": 0.5,
     "lim": 3.0,
 }
+
+
+def time_color(t: float) -> tuple[float, float, float]:
+    """The colour of samples of pi_t: the source's at t = 0, the target's at t = 1, mixed in between."""
+    from matplotlib.colors import to_rgb
+
+    t = check_number("t", t)
+    if not 0 <= t <= 1:
+        raise ValueError(f"t must lie in [0, 1], got {t}")
+    a, b = np.array(to_rgb(STYLE["source"])), np.array(to_rgb(STYLE["target"]))
+    return tuple(float(v) for v in (1 - t) * a + t * b)
 
 
 def _axes(ax: Any, figsize: tuple[float, float] = (4, 4)) -> plt.Axes:

@@ -125,6 +125,7 @@ BAD = {
     "histogram empty": (lambda: fm.plot_histogram(EMPTY), ValueError, "x"),  # was an all-NaN picture
     "histogram vmax": (lambda: fm.plot_histogram(GOOD, vmax=-1.0), ValueError, "vmax"),
     "velocity_grid": (lambda: fm.velocity_grid(fm.marginal_velocity, 0.5, lim=float("nan")), ValueError, "lim"),
+    "time_color": (lambda: fm.time_color(1.5), ValueError, "t"),
 }
 test_bad_input = table_test(BAD)
 test_bad_points = points_test({
@@ -157,3 +158,12 @@ def test_plots_evaluate_a_model_on_its_own_device():
 
     fm.plot_velocity_field(Spy(hidden=4, n_layers=1), 0.5, n_grid=3)
     assert seen == [(torch.device("cpu"), torch.device("cpu"))]
+
+
+def test_time_color_runs_from_the_source_to_the_target():
+    from matplotlib.colors import to_rgb
+
+    assert fm.time_color(0.0) == pytest.approx(to_rgb(fm.STYLE["source"]))
+    assert fm.time_color(1.0) == pytest.approx(to_rgb(fm.STYLE["target"]))
+    concepts = {fm.STYLE[k] for k in ("source", "target", "conditional", "exact", "learned", "intermediate")}
+    assert not concepts & set(fm.STYLE["series"]) and len(concepts) == 6
