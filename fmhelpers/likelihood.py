@@ -173,29 +173,59 @@ def score_from_velocity(
     return c.score_from_velocity(x, v)
 
 
+NoiseSchedule = Callable[[float], float]
+
+
+def diffusion_noise(interpolant: Interpolant | None = None) -> NoiseSchedule:
+    """g(t) of the diffusion whose reverse-time SDE has the marginals of `interpolant`'s path:
+
+        g(t)^2 = 2 alpha_t^2 (beta'_t / beta_t - alpha'_t / alpha_t)     (linear path: 2 (1 - t) / t).
+
+    Read backwards in time, x_t = alpha_t x_0 + beta_t x_1 is the linear SDE dY = f Y dtau + g dW
+    started at the data; matching its mean (f = -beta'/beta) and its variance alpha^2 gives g^2 above.
+    It is infinite at t = 0 (where beta_0 = 0) and 0 at t = 1; `sample_sde` takes its first step,
+    from t = 0, without noise.
+    """
+    interpolant = check_interpolant(interpolant)
+
+    def g(t: float) -> float:
+        if t <= 0:
+            return 0.0
+        c = interpolant.coefficients(torch.tensor(float(t), dtype=torch.float64))
+        value = 2 * c.alpha_t**2 * (c.d_beta_t / c.beta_t - c.d_alpha_t / c.alpha_t) if t < 1 else torch.zeros(())
+        return math.sqrt(max(float(value), 0.0))
+
+    return g
+
+
 def sample_sde(
     velocity: Velocity,
     x_0: torch.Tensor,
     n_steps: int,
     *,
-    noise: float = 1.0,
+    noise: float | NoiseSchedule = 1.0,
     generator: torch.Generator | None = None,
     interpolant: Interpolant | None = None,
+    denoise_last: bool = False,
     return_trajectory: bool = False,
 ) -> torch.Tensor:
-    """Euler-Maruyama for dX = [v + (g^2 / 2) score] dt + g dW from t = 0 to 1, g = `noise`.
+    """Euler-Maruyama for dX = [v + (g(t)^2 / 2) score] dt + g(t) dW from t = 0 to 1.
 
     The score is the one `velocity` implies (`score_from_velocity`), so for the exact field every
-    X_t has the law pi_t, as the ODE's (`noise=0` is forward Euler). The last step starts at
-    t = 1 - 1/n_steps, where the score is still finite.
+    X_t has the law pi_t, as the ODE's, for any noise schedule g (`noise=0` is forward Euler). Step k
+    uses g(t_k) at its start t_k = k / n_steps; the last step starts at t = 1 - 1/n_steps, where the
+    score is still finite.
 
     Args:
         velocity: v(x, t); a module is evaluated on its own device.
         x_0: starting points (samples of pi_0), shape (n, 2).
         n_steps: number of steps (>= 1).
-        noise: g >= 0, constant in time.
+        noise: g >= 0, a number (constant in time) or a function g(t) -> number >= 0, e.g.
+            `fm.diffusion_noise()`, or `lambda t: 1.0 if t < 0.95 else 0.0` (no noise at the end).
         generator: seeds the Brownian increments.
         interpolant: the path the field was trained on (default linear).
+        denoise_last: take the last step without its noise term g sqrt(h) dW (its drift, score
+            term included, is kept): noise added on the last step has no time left to be removed.
         return_trajectory: also return every intermediate state.
 
     Returns:
@@ -204,9 +234,14 @@ def sample_sde(
     field = as_field(velocity)
     check_points("x_0", x_0)
     n_steps = check_count("n_steps", n_steps, minimum=1)
-    g = check_number("noise", noise)
-    if g < 0:
-        raise ValueError(f"noise must be >= 0, got {g}")
+    check_flag("denoise_last", denoise_last)
+    if callable(noise):
+        schedule = noise
+    else:
+        constant = check_number("noise", noise)
+        if constant < 0:
+            raise ValueError(f"noise must be >= 0, got {constant}")
+        schedule = lambda t: constant  # noqa: E731
     generator = check_generator("generator", generator)
     interpolant = check_interpolant(interpolant)
     check_flag("return_trajectory", return_trajectory)
@@ -218,10 +253,23 @@ def sample_sde(
         for k in range(n_steps):
             t_k = k / n_steps
             where = f" at step {k} of {n_steps} (t = {t_k:.4g}, sde)"
+            g = _noise_at(schedule, t_k, where)
             v = check_field_output("velocity", field(x, ones * t_k), x, where).to(x_0.dtype)
             drift = v + (0.5 * g * g) * interpolant.coefficients(ones * t_k).score_from_velocity(x, v) if g else v
             dw = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
+            if denoise_last and k == n_steps - 1:
+                dw = torch.zeros_like(dw)
             x = x + h * drift + (g * math.sqrt(h)) * dw
             if path is not None:
                 path.append(x)
     return torch.stack(path) if path is not None else x
+
+
+def _noise_at(schedule: NoiseSchedule, t: float, where: str) -> float:
+    try:
+        g = check_number("noise(t)", schedule(t))
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{exc}{where}") from None
+    if g < 0:
+        raise ValueError(f"noise(t) must be >= 0, got {g}{where}")
+    return g

@@ -133,7 +133,43 @@ def test_the_score_at_t_0_for_a_schedule_whose_gain_vanishes_there():
     assert torch.isfinite(out).all()
 
 
+def test_a_noise_schedule_and_the_diffusions_g():
+    """g(t)^2 = 2 alpha^2 (beta'/beta - alpha'/alpha) is the variance rate of the linear SDE that runs
+    the path backwards from the data: on the linear path 2 (1 - t) / t. Checked by simulating that
+    SDE from a point mass: after running from tau = 0 to tau = 1 - t its variance must be alpha_t^2."""
+    g = fm.diffusion_noise()
+    assert [g(t) ** 2 for t in (0.25, 0.5, 0.8)] == pytest.approx([2 * 0.75 / 0.25, 2.0, 2 * 0.2 / 0.8])
+    assert g(0.0) == 0.0 and g(1.0) == 0.0  # the first step from t = 0 takes no noise (g is infinite there)
+    gen = torch.Generator().manual_seed(0)
+    y = torch.full((20_000, 1), 1.0, dtype=torch.float64)  # data point x_1 = 1
+    steps, t_end = 400, 0.4
+    for k in range(steps):  # dY = -(beta'/beta)(t) Y dtau + g(t) dW, t = 1 - tau, from t = 1 down to t_end
+        t = 1 - k * (1 - t_end) / steps
+        h = (1 - t_end) / steps
+        y = y - h * y / t + g(t) * math.sqrt(h) * torch.randn(y.shape, generator=gen, dtype=torch.float64)
+    assert float(y.mean()) == pytest.approx(t_end, abs=0.01)          # beta_t x_1
+    assert float(y.var()) == pytest.approx((1 - t_end) ** 2, rel=0.03)  # alpha_t^2
+
+
+def test_without_noise_on_the_last_step_the_sde_ends_on_its_drift(gen):
+    x_0 = fm.sample_gaussian(500, generator=gen).double()
+    a = fm.sample_sde(fm.marginal_velocity, x_0, 10, noise=0.5, denoise_last=True,
+                      generator=torch.Generator().manual_seed(1), return_trajectory=True)
+    b = fm.sample_sde(fm.marginal_velocity, x_0, 10, noise=0.5, generator=torch.Generator().manual_seed(1),
+                      return_trajectory=True)
+    assert torch.equal(a[:-1], b[:-1]) and not torch.equal(a[-1], b[-1])
+    v = fm.marginal_velocity(a[-2], 0.9)
+    drift = v + 0.125 * fm.score_from_velocity(v, a[-2], 0.9)
+    assert torch.allclose(a[-1], a[-2] + 0.1 * drift)
+
+
 BAD = {
+    "diffusion_noise": (lambda: fm.diffusion_noise("linear"), TypeError, "interpolant"),
+    "sample_sde noise(t)": (lambda: fm.sample_sde(fm.VelocityMLP(), GOOD, 2, noise=lambda t: -1.0), ValueError, "noise"),
+    "sample_sde noise(t) nan": (lambda: fm.sample_sde(fm.VelocityMLP(), GOOD, 2, noise=lambda t: float("nan")),
+                                ValueError, "noise"),
+    "sample_sde denoise_last": (lambda: fm.sample_sde(fm.VelocityMLP(), GOOD, 2, denoise_last=1), TypeError,
+                                "denoise_last"),
     "divergence": (lambda: fm.divergence(lambda x, t: x.detach(), GOOD, 0.5), ValueError, "differentiable"),
     "gaussian_log_density": (lambda: fm.gaussian_log_density(INF), ValueError, "x"),
     "log_likelihood": (lambda: fm.log_likelihood(fm.VelocityMLP(), GOOD, 0.0), ValueError, "t"),
