@@ -1,9 +1,13 @@
-"""Every worked solution passes its check; unsolved and wrong answers do not."""
+"""The exercises: every worked solution passes its check, unsolved and wrong answers do not, every
+correct form of an answer is accepted, and no exercise's answer appears in its notebook before it."""
 
 import importlib.util
+import json
 import math
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,7 +15,8 @@ import fmhelpers as fm
 from badinput import GOOD, table_test
 from fmhelpers import exercises as ex
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "notebooks" / "solutions"
 
 
 def _load(name):
@@ -21,70 +26,56 @@ def _load(name):
     return module
 
 
-def test_solutions_pass_their_checks(capsys):
-    s1, s2, s3 = _load("solutions_01"), _load("solutions_02"), _load("solutions_03")
-    s4, s5, s6 = _load("solutions_04"), _load("solutions_05"), _load("solutions_06")
-    assert ex.check_is_black(s1.is_black) is True
-    assert ex.check_gaussian_on_board(s1.gaussian_on_board()) is True
-    assert ex.check_schedule(s2.Quadratic) is True
-    assert ex.check_variance(s2.var_x_t) is True
-    assert ex.check_field_at_zero(s3.v_zero) is True
-    assert ex.check_floor_at(s3.floor_at) is True
-    assert ex.check_loss(s4.my_loss) is True
-    assert ex.check_late_times(s4.sample_late) is True
-    assert ex.check_euler(s5.my_euler) is True
-    fractions = {1: 0.2, 4: 0.9, 16: 0.991, 64: 0.999}
-    assert ex.check_smallest_steps(s5.smallest_steps(fractions), fractions) is True
-    assert ex.check_mass_in_square(s6.mass_in_square) is True
-    assert ex.check_radius(s6.radius_at) is True
-    s9 = _load("solutions_09")
-    assert ex.check_divergence_fd(s9.my_divergence) is True
-    assert ex.check_linear_score(s9.score_at) is True
-    s7 = _load("solutions_07")
-    assert ex.check_ot_pairing(s7.my_pairing) is True
-    assert ex.check_straightness(s7.my_straightness) is True
-    s8 = _load("solutions_08")
-    assert ex.check_decay_average(s8.u_decay) is True
-    assert ex.check_meanflow_sampler(s8.my_sample) is True
-    assert capsys.readouterr().out.count("correct!") == 18
+SOLVED = {  # check -> (solutions file, the solution's names in the order the check takes them, or values)
+    "check_is_black": ("01", ["is_black"]),
+    "check_gaussian_on_board": ("01", ["gaussian_on_board"]),
+    "check_schedule": ("02", ["Quadratic"]),
+    "check_smallest_variance": ("02", ["smallest_variance"]),
+    "check_cell_field": ("03", ["v_cell"]),
+    "check_floor_limits": ("03", ["floor_limits"]),
+    "check_x1_minimiser": ("04", ["minimiser"]),
+    "check_late_times": ("04", ["sample_late"]),
+    "check_euler_decay": ("05", ["euler_factor", "leading_coefficient"]),
+    "check_smallest_steps": ("05", ["smallest_steps", {1: 0.2, 4: 0.9, 16: 0.991, 64: 0.999}]),
+    "check_mass_in_square": ("06", ["mass_in_square"]),
+    "check_radius": ("06", ["radius_at"]),
+    "check_ot_pairing": ("07", ["my_pairing"]),
+    "check_decay_straightness": ("07", ["straightness_decay"]),
+    "check_decay_identity": ("08", ["vbar_decay", "dvbar_dt"]),
+    "check_meanflow_sampler": ("08", ["my_sample"]),
+    "check_divergence_fd": ("09", ["my_divergence"]),
+    "check_trig_score": ("09", ["score_at"]),
+}
 
 
-def test_unsolved_and_wrong_answers(capsys):
+def _solution_args(name):
+    number, parts = SOLVED[name]
+    module = _load(f"solutions_{number}")
+    return [getattr(module, p) if isinstance(p, str) else p for p in parts]
+
+
+def _checks():
+    return {n for n, f in vars(ex).items() if n.startswith("check_") and getattr(f, "__module__", "") == ex.__name__}
+
+
+@pytest.mark.parametrize("name", sorted(SOLVED))
+def test_the_worked_solution_passes_its_check(name, capsys):
+    assert getattr(ex, name)(*_solution_args(name)) is True
+    assert "correct!" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(SOLVED))
+def test_an_unsolved_exercise_says_so(name, capsys):
     def unsolved(*args):
         raise NotImplementedError
 
-    assert ex.check_is_black(unsolved) is None
+    args = [unsolved if callable(a) else a for a in _solution_args(name)]
+    if name == "check_schedule":
+        class Unsolved(fm.Interpolant):  # every method raises NotImplementedError, as in the stub
+            pass
+        args = [Unsolved]
+    assert getattr(ex, name)(*args) is None
     assert "not solved yet" in capsys.readouterr().out
-    assert ex.check_is_black(lambda x: torch.zeros(len(x), dtype=torch.bool)) is False
-    assert ex.check_euler(lambda v, x, n: x) is False
-    assert ex.check_variance(lambda t: 1.0) is False
-    assert ex.check_smallest_steps(4, {1: 0.2, 4: 0.9, 16: 0.991}) is False
-    # 05.2 on the notebook's own numbers: 16 steps reach 0.9900, not 0.995; 32 steps do
-    notebook = {8: 0.9543, 16: 0.9900, 32: 0.9987, 64: 1.0}
-    assert ex.check_smallest_steps(16, notebook) is False and ex.check_smallest_steps(32, notebook) is True
-    assert ex.check_radius(lambda t: 2.0) is False
-    # 01.2: a guess 0.01 off; 03.2: a floor that ignores t, and one on the swapped path (t <-> 1 - t)
-    s1, s3 = _load("solutions_01"), _load("solutions_03")
-    assert ex.check_gaussian_on_board(s1.gaussian_on_board() + 0.01) is False
-    assert ex.check_gaussian_on_board(0.5) is False
-    assert ex.check_floor_at(lambda t: s3.floor_at(0.5, n=50_000)) is False
-    assert ex.check_floor_at(lambda t: s3.floor_at(1 - t, n=50_000)) is False
-    # 06.1: the old exercise's answer (the mass of the whole plane, 1) and a coarse, shifted grid
-    s6 = _load("solutions_06")
-    assert ex.check_mass_in_square(lambda t: 1.0) is False
-    assert ex.check_mass_in_square(lambda t: s6.mass_in_square(t, n=40) + 0.002) is False
-    # 09: a finite difference that forgets one coordinate; a score that swaps t and 1 - t
-    s9 = _load("solutions_09")
-    assert ex.check_divergence_fd(lambda v, x, t: 2 * s9.my_divergence(lambda y, s: v(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t)) is False
-    assert ex.check_linear_score(lambda x, t: ((1 - t) * fm.marginal_velocity(x, t) - x) / t) is False
-    assert ex.check_linear_score(lambda x, t: -x) is False
-
-    class Broken(fm.LinearInterpolant):
-        def alpha(self, t):
-            return 1 - t / 2
-
-    assert ex.check_schedule(Broken) is False
-    assert "not yet" in capsys.readouterr().out
 
 
 def _linear_quadratic_beta():
@@ -104,11 +95,12 @@ def _linear_quadratic_beta():
     return HalfRight
 
 
-def _euler_late_times(velocity, x, n_steps):
-    """Forward Euler that evaluates the field at t_{k+1} instead of t_k."""
-    for k in range(n_steps):
-        x = x + velocity(x, torch.full((len(x), 1), (k + 1) / n_steps)) / n_steps
-    return x
+def _broken_alpha():
+    class BrokenAlpha(fm.LinearInterpolant):
+        def alpha(self, t):
+            return 1 - t / 2
+
+    return BrokenAlpha
 
 
 def _forward_difference(velocity, x, t, h=0.1):
@@ -116,6 +108,12 @@ def _forward_difference(velocity, x, t, h=0.1):
     t = torch.full((len(x), 1), float(t), dtype=x.dtype)
     return sum((velocity(x + h * e, t)[:, i] - velocity(x, t)[:, i]) / h
                for i, e in enumerate(torch.eye(2, dtype=x.dtype)))
+
+
+def _one_coordinate(velocity, x, t):
+    """Central differences that forget the second coordinate (and double the first to hide it)."""
+    s9 = _load("solutions_09")
+    return 2 * s9.my_divergence(lambda y, s: velocity(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t)
 
 
 def _sample_with(model, x, n, same_time=False, unit_step=False):
@@ -132,76 +130,91 @@ def _in_board(x):
     return ((x >= -2) & (x <= 2)).all(dim=1)
 
 
-# at least two plausible wrong answers per check, each of which must be told "not yet"
+def _partial_only(x, t, s):
+    """d vbar / d t with x held fixed: the transport term (d vbar / d x) v is missing."""
+    h = s - t
+    return x * (math.exp(-h) - 1) / h**2 + x * math.exp(-h) / h
+
+
+def _trig_field(x, t):
+    return fm.marginal_velocity(x, t, interpolant=fm.TrigInterpolant())
+
+
+NOTEBOOK_FRACTIONS = {8: 0.9543, 16: 0.9900, 32: 0.9987, 64: 1.0}  # 05.2 on the notebook's own numbers
+
+# at least two plausible wrong answers per check, each told "not yet"; a tuple holds all arguments
 WRONG = {
-    "check_is_black": [lambda x: (torch.floor(x + 2).long().sum(1) % 2 == 1),        # forgot the square
+    "check_is_black": [lambda x: (torch.floor(x + 2).long().sum(1) % 2 == 1),                 # forgot the square
                        lambda x: _in_board(x) & (torch.floor(x + 2).long().sum(1) % 2 == 0)],  # white cells
-    "check_gaussian_on_board": [0.4661 + 0.01, 0.5],
-    "check_schedule": [_linear_quadratic_beta(), "broken alpha"],
-    "check_variance": [lambda t: (1 - t) ** 2 + t**2 * 4, lambda t: (1 - t) + t * 4 / 3],
-    "check_field_at_zero": [lambda x: x, lambda x: torch.zeros_like(x)],
-    "check_floor_at": ["ignores t", "swapped path"],
-    "check_loss": [lambda m, a, b, t: (m((1 - t) * a + t * b, t) - (b - a)).pow(2).mean(),      # mean over coordinates
-                   lambda m, a, b, t: (m((1 - t) * a + t * b, t) - (a - b)).pow(2).sum(1).mean()],  # target reversed
+    "check_gaussian_on_board": [lambda: math.erf(math.sqrt(2)) ** 2,          # the whole square
+                                lambda: math.erf(2) ** 2 / 2,                 # P(|Z| < 2) written erf(2)
+                                lambda: 0.4555 + 0.0016],                     # a Monte Carlo estimate, 1e5 samples
+    "check_schedule": [_linear_quadratic_beta(), _broken_alpha()],
+    "check_smallest_variance": [lambda: (0.5, 7 / 12), lambda: (4 / 7, 3 / 7), lambda: (0.0, 1.0)],
+    "check_cell_field": [lambda x, t, c: (fm.black_cells()[c].to(x.dtype) + 0.5 - x) / (1 - t),  # to the centre
+                         lambda x, t, c: x / t,                                                  # no truncation
+                         lambda x, t, c: fm.marginal_velocity(x, t)],                            # the whole board
+    "check_floor_limits": [lambda: (2.0, 8 / 3), lambda: (4 / 3, 1.0), lambda: (0.0, 0.0)],
+    "check_x1_minimiser": [lambda x, t: fm.marginal_velocity(x, t), lambda x, t: x, lambda x, t: torch.zeros_like(x)],
     "check_late_times": [lambda n, g: torch.rand(n, 1, generator=g), lambda n, g: torch.rand(n, 1, generator=g) ** 2],
-    "check_euler": [lambda v, x, n: x, _euler_late_times],
-    "check_smallest_steps": [(16, {8: 0.9543, 16: 0.9900, 32: 0.9987}), (8, {8: 0.9543, 16: 0.9900, 32: 0.9987})],
-    "check_mass_in_square": [lambda t: 1.0, "coarse grid"],
+    "check_euler_decay": [(lambda T: (1 - 1 / T) ** (T - 1), lambda: -math.exp(-1) / 2),
+                          (lambda T: (1 - 1 / T) ** T, lambda: math.exp(-1) / 2),
+                          (lambda T: (1 - 1 / T) ** T, lambda: -0.5)],
+    "check_smallest_steps": [(lambda f: 16, NOTEBOOK_FRACTIONS),     # the old 0.99 threshold
+                             (lambda f: max(f), NOTEBOOK_FRACTIONS)],  # the largest T
+    "check_mass_in_square": [lambda t: 1.0, lambda t: _load("solutions_06").mass_in_square(t, n=40) + 0.002],
     "check_radius": [lambda t: 2.0, lambda t: 2 * (1 - t) + t * 8 / 3],
-    "check_divergence_fd": [_forward_difference, "one coordinate"],
-    "check_linear_score": ["swapped t", lambda x, t: -x],
-    "check_ot_pairing": [lambda a, b: torch.arange(6),                                            # identity
-                         lambda a, b: b[:, 0].argsort()[a[:, 0].argsort().argsort()]],            # sorted by x
-    "check_straightness": [lambda v, x, n: 0.0, "only t = 0"],
-    "check_decay_average": [lambda x, t, s: -x, lambda x, t, s: x * (math.exp(-(s - t)) - 1)],
-    "check_meanflow_sampler": ["instantaneous", "whole steps"],
+    "check_ot_pairing": [lambda a, b: torch.arange(6),                                   # identity
+                         lambda a, b: b[:, 0].argsort()[a[:, 0].argsort().argsort()]],   # sorted by x
+    "check_decay_straightness": [lambda: 1 - math.exp(-2), lambda: 2 * (1 - math.exp(-1)) ** 2,
+                                 lambda: ((1 - math.exp(-2)) - 2 * (1 - math.exp(-1)) ** 2) / 2],
+    "check_decay_identity": [(lambda x, t, s: _load("solutions_08").vbar_decay(x, t, s), _partial_only),
+                             (lambda x, t, s: _load("solutions_08").vbar_decay(x, t, s),
+                              lambda x, t, s: -_load("solutions_08").dvbar_dt(x, t, s)),
+                             (lambda x, t, s: -x, lambda x, t, s: torch.zeros_like(x))],
+    "check_meanflow_sampler": [lambda m, x, n: _sample_with(m, x, n, same_time=True),
+                               lambda m, x, n: _sample_with(m, x, n, unit_step=True)],
+    "check_divergence_fd": [_forward_difference, _one_coordinate],
+    "check_trig_score": [lambda x, t: (t * _trig_field(x, t) - x) / (1 - t),                      # the linear formula
+                         lambda x, t: 2 / math.pi * math.tan(math.pi * t / 2) * _trig_field(x, t) + x,  # sign of x
+                         lambda x, t: math.tan(math.pi * t / 2) * _trig_field(x, t) - x],          # no 2 / pi
 }
 
 
-def _materialise(name, answer):
-    s3, s6, s9 = _load("solutions_03"), _load("solutions_06"), _load("solutions_09")
-
-    class BrokenAlpha(fm.LinearInterpolant):
-        def alpha(self, t):
-            return 1 - t / 2
-
-    named = {
-        "broken alpha": BrokenAlpha,
-        "ignores t": lambda t: s3.floor_at(0.5, n=50_000),
-        "swapped path": lambda t: s3.floor_at(1 - t, n=50_000),
-        "coarse grid": lambda t: s6.mass_in_square(t, n=40) + 0.002,
-        "one coordinate": lambda v, x, t: 2 * s9.my_divergence(
-            lambda y, s: v(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t),
-        "swapped t": lambda x, t: ((1 - t) * fm.marginal_velocity(x, t) - x) / t,
-        "instantaneous": lambda m, x, n: _sample_with(m, x, n, same_time=True),
-        "whole steps": lambda m, x, n: _sample_with(m, x, n, unit_step=True),
-        "only t = 0": lambda v, x, n: float((v(x, torch.zeros(len(x), 1)) - (fm.euler(v, x, n) - x)).pow(2).sum(1).mean()),
-    }
-    return named.get(answer, answer) if isinstance(answer, str) else answer
-
-
-def test_every_check_has_two_wrong_answers():
-    checks = {n for n, f in vars(ex).items() if n.startswith("check_") and getattr(f, "__module__", "") == ex.__name__}
-    assert checks == set(WRONG)
+def test_every_check_has_a_solution_and_two_wrong_answers():
+    assert set(WRONG) == _checks() == set(SOLVED)
     assert all(len(answers) >= 2 for answers in WRONG.values())
 
 
 @pytest.mark.parametrize("name, index", [(n, i) for n, answers in WRONG.items() for i in range(len(answers))])
 def test_a_wrong_answer_is_told_not_yet(name, index, capsys):
-    answer = _materialise(name, WRONG[name][index])
+    answer = WRONG[name][index]
     check = getattr(ex, name)
     result = check(*answer) if isinstance(answer, tuple) else check(answer)
     assert result is False and "not yet" in capsys.readouterr().out
 
 
-def test_a_correct_sampler_written_in_place_is_accepted(capsys):
-    """x += ... moved the check's own starting points, so a correct answer was told "not yet"."""
+def test_the_check_sees_the_notebooks_own_numbers(capsys):
+    """05.2 on the notebook's numbers: 16 steps reach 0.9900, not 0.995; 32 steps do."""
+    assert ex.check_smallest_steps(lambda f: 32, NOTEBOOK_FRACTIONS) is True
 
-    def euler_in_place(velocity, x_0, n_steps):
-        x = x_0
-        for k in range(n_steps):
-            x += velocity(x, torch.full((len(x), 1), k / n_steps)) / n_steps
-        return x
+
+def test_a_monte_carlo_answer_passes_where_the_exercise_allows_one(capsys):
+    """03.2 allows an estimate: the floor at t = 0.001 and t = 0.999 from 100,000 pairs passes."""
+    g = torch.Generator().manual_seed(0)
+    x_0, x_1 = fm.sample_gaussian(100_000, generator=g).double(), fm.sample_checkerboard(100_000, generator=g).double()
+    path = fm.LinearInterpolant()
+
+    def floor(t):
+        x_t = path.interpolate(x_0, x_1, t)
+        return float((x_1 - x_0 - fm.marginal_velocity(x_t, t)).pow(2).sum(1).mean())
+
+    estimate = (floor(0.001), floor(0.999))
+    assert ex.check_floor_limits(lambda: estimate) is True
+
+
+def test_a_correct_answer_written_in_place_is_accepted(capsys):
+    """x += ... moved the check's own points, so a correct answer was told "not yet"."""
 
     def meanflow_in_place(model, x_0, n_steps):
         x = x_0
@@ -209,8 +222,13 @@ def test_a_correct_sampler_written_in_place_is_accepted(capsys):
             x += model(x, k / n_steps, (k + 1) / n_steps) / n_steps
         return x
 
-    assert ex.check_euler(euler_in_place) is True
+    def cell_field_in_place(x, t, c):
+        v = _load("solutions_03").v_cell(x, t, c)
+        x.mul_(0.0)  # a careless answer that overwrites its input after use
+        return v
+
     assert ex.check_meanflow_sampler(meanflow_in_place) is True
+    assert ex.check_cell_field(cell_field_in_place) is True
 
 
 def test_answers_of_an_awkward_kind_are_judged_not_crashed(capsys):
@@ -232,41 +250,95 @@ def test_answers_of_an_awkward_kind_are_judged_not_crashed(capsys):
 
     assert ex.check_schedule(PythonFloat) is False
     assert "alpha(1) must be 0.0" in capsys.readouterr().out
+    assert ex.check_smallest_variance(lambda: 3 / 7) is False  # one number where two are asked
 
 
-def test_exercise_checks_accept_float64_numpy_and_python_numbers(capsys):
-    import numpy as np
-
+def test_exercise_checks_accept_float64_float32_numpy_and_python_numbers(capsys):
     exact = math.erf(math.sqrt(2)) ** 2 / 2
-    assert ex.check_gaussian_on_board(np.float64(exact)) is True
-    assert ex.check_gaussian_on_board(torch.tensor(exact, dtype=torch.float64)) is True
-    assert ex.check_field_at_zero(lambda x: fm.marginal_velocity(x.double(), 0.0)) is True
-    assert ex.check_euler(lambda v, x, n: fm.euler(v, x.double(), n)) is True
-    assert ex.check_loss(lambda m, a, b, t: fm.cfm_loss(m, a.double(), b.double(), t.double())) is True
-    assert ex.check_variance(lambda t: np.float32((1 - t) ** 2 + t**2 * 4 / 3)) is True
+    assert ex.check_gaussian_on_board(lambda: np.float64(exact)) is True
+    assert ex.check_gaussian_on_board(lambda: torch.tensor(exact, dtype=torch.float64)) is True
+    assert ex.check_x1_minimiser(lambda x, t: fm.marginal_posterior_mean(x.float(), t)) is True
+    assert ex.check_x1_minimiser(lambda x, t: fm.marginal_posterior_mean(x, t).numpy()) is True
+    assert ex.check_smallest_variance(lambda: np.array([3 / 7, 4 / 7], dtype=np.float32)) is True
+    assert ex.check_floor_limits(lambda: [torch.tensor(8 / 3), np.float64(2.0)]) is True
     assert capsys.readouterr().out.count("correct!") == 6
-    with pytest.raises(TypeError, match="fraction.*single number"):
-        ex.check_gaussian_on_board("0.3")
+    with pytest.raises(TypeError, match="single number"):
+        ex.check_gaussian_on_board(lambda: "0.3")
+
+
+# ---- no spoilers: each exercise's key expression does not appear in its notebook before it -------
+def _exercises_of(notebook: Path) -> dict[str, int]:
+    """{"04.1": index of the markdown cell that states it} for every exercise of the notebook."""
+    cells = json.loads(notebook.read_text())["cells"]
+    found = {}
+    for i, cell in enumerate(cells):
+        match = re.match(r"\*\*(\d\d\.\d)\*\*", "".join(cell["source"]))
+        if cell["cell_type"] == "markdown" and match:
+            found[match.group(1)] = i
+    return found
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+NUMBERED = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", NUMBERED, ids=lambda p: p.stem)
+def test_no_exercise_is_answered_before_it_is_asked(notebook):
+    number = notebook.name[:2]
+    solutions = _load(f"solutions_{number}")
+    exercises = _exercises_of(notebook)
+    assert set(solutions.KEYS) == set(exercises), "KEYS must name every exercise of the notebook"
+    cells = json.loads(notebook.read_text())["cells"]
+    for exercise, index in exercises.items():
+        key = _squeeze(solutions.KEYS[exercise])
+        before = [i for i, cell in enumerate(cells[:index]) if key in _squeeze("".join(cell["source"]))]
+        assert before == [], f"{exercise}: its key expression {solutions.KEYS[exercise]!r} is already in cell(s) {before}"
+        assert key in _squeeze((SOLUTIONS / f"solutions_{number}.py").read_text()), f"{exercise}: the key is not in the solution"
+
+
+@pytest.mark.parametrize("notebook", NUMBERED, ids=lambda p: p.stem)
+def test_each_exercise_is_a_stub_cell_with_its_check(notebook):
+    """The cell after each exercise's statement is tagged `exercise`, raises NotImplementedError until
+    solved, and calls its check: the shape `python3 tasks.py classroom` turns into nbgrader cells."""
+    cells = json.loads(notebook.read_text())["cells"]
+    for exercise, index in _exercises_of(notebook).items():
+        code = cells[index + 1]
+        source = "".join(code["source"])
+        assert code["cell_type"] == "code" and "exercise" in code["metadata"].get("tags", []), exercise
+        assert "raise NotImplementedError" in source and "fm.exercises.check_" in source, exercise
+
+
+def test_the_key_test_can_fail(tmp_path):
+    """A notebook that states the answer before the exercise is caught."""
+    cells = [{"cell_type": "markdown", "source": "the answer is 8/3", "metadata": {}},
+             {"cell_type": "markdown", "source": "**03.2** What is it?", "metadata": {}}]
+    (tmp_path / "03_x.ipynb").write_text(json.dumps({"cells": cells}))
+    index = _exercises_of(tmp_path / "03_x.ipynb")["03.2"]
+    assert _squeeze("8 / 3") in _squeeze(cells[0]["source"]) and index == 1
 
 
 BAD = {  # an answer of the wrong kind is named, not a crash deep inside
     "check_is_black": (lambda: ex.check_is_black(torch.zeros(3)), TypeError, "is_black"),
-    "check_gaussian_on_board": (lambda: ex.check_gaussian_on_board(None), TypeError, "fraction"),
+    "check_gaussian_on_board": (lambda: ex.check_gaussian_on_board(0.4555), TypeError, "gaussian_on_board"),
     "check_schedule": (lambda: ex.check_schedule(fm.LinearInterpolant()), TypeError, "cls"),
-    "check_variance": (lambda: ex.check_variance(1.0), TypeError, "var_x_t"),
-    "check_field_at_zero": (lambda: ex.check_field_at_zero(GOOD), TypeError, "v_zero"),
-    "check_floor_at": (lambda: ex.check_floor_at(3.4), TypeError, "floor_at"),
-    "check_loss": (lambda: ex.check_loss("mse"), TypeError, "my_loss"),
+    "check_smallest_variance": (lambda: ex.check_smallest_variance((3 / 7, 4 / 7)), TypeError, "smallest_variance"),
+    "check_cell_field": (lambda: ex.check_cell_field(GOOD), TypeError, "v_cell"),
+    "check_floor_limits": (lambda: ex.check_floor_limits(8 / 3), TypeError, "floor_limits"),
+    "check_x1_minimiser": (lambda: ex.check_x1_minimiser("denoiser"), TypeError, "minimiser"),
     "check_late_times": (lambda: ex.check_late_times(None), TypeError, "sample"),
-    "check_euler": (lambda: ex.check_euler(fm.euler(fm.marginal_velocity, GOOD, 2)), TypeError, "my_euler"),
-    "check_smallest_steps": (lambda: ex.check_smallest_steps(4, [0.2, 0.9]), TypeError, "fractions"),
+    "check_euler_decay": (lambda: ex.check_euler_decay(0.37, lambda: -0.18), TypeError, "euler_factor"),
+    "check_smallest_steps": (lambda: ex.check_smallest_steps(lambda f: 4, [0.2, 0.9]), TypeError, "fractions"),
+    "check_smallest_steps number": (lambda: ex.check_smallest_steps(4, {4: 0.9}), TypeError, "smallest_steps"),
     "check_mass_in_square": (lambda: ex.check_mass_in_square(1.0), TypeError, "mass_in_square"),
     "check_radius": (lambda: ex.check_radius(2.0), TypeError, "radius_at"),
     "check_divergence_fd": (lambda: ex.check_divergence_fd(None), TypeError, "my_divergence"),
-    "check_linear_score": (lambda: ex.check_linear_score(0.5), TypeError, "score_at"),
+    "check_trig_score": (lambda: ex.check_trig_score(0.5), TypeError, "score_at"),
     "check_ot_pairing": (lambda: ex.check_ot_pairing("hungarian"), TypeError, "my_pairing"),
-    "check_straightness": (lambda: ex.check_straightness(0.0), TypeError, "my_straightness"),
-    "check_decay_average": (lambda: ex.check_decay_average("exp"), TypeError, "u_decay"),
+    "check_decay_straightness": (lambda: ex.check_decay_straightness(0.0655), TypeError, "straightness_decay"),
+    "check_decay_identity": (lambda: ex.check_decay_identity("exp", None), TypeError, "vbar_decay"),
     "check_meanflow_sampler": (lambda: ex.check_meanflow_sampler(None), TypeError, "my_sample"),
 }
 test_bad_input = table_test(BAD)

@@ -1,16 +1,24 @@
-"""Solutions for 05_euler_sampling."""
+"""Worked solutions for 05_euler_sampling (KEYS and ANSWERS: see solutions_01.py)."""
 
-import torch
+import math
+
+KEYS = {"05.1": "(1-1/T)**T", "05.2": ">=0.995"}
+ANSWERS = {
+    "05.1": "Each Euler step on v = -x is x <- x - x / T = (1 - 1/T) x, so T steps give (1 - 1/T)^T x_0; the "
+            "exact flow gives e^{-1} x_0. T log(1 - 1/T) = -1 - 1/(2T) - ..., so (1 - 1/T)^T = "
+            "e^{-1} (1 - 1/(2T) + O(1/T^2)) and the error is -e^{-1} x_0 / (2T): it halves when T doubles, "
+            "which is what first order means.",
+}
 
 
-def my_euler(velocity, x_0, n_steps):
-    """05.1: forward Euler on the grid t_k = k / n_steps."""
-    x = x_0
-    with torch.no_grad():
-        for k in range(n_steps):
-            t = torch.full((len(x), 1), k / n_steps)
-            x = x + velocity(x, t) / n_steps
-    return x
+def euler_factor(T):
+    """05.1: T steps of x <- (1 - 1/T) x."""
+    return (1 - 1 / T) ** T
+
+
+def leading_coefficient():
+    """05.1: (1 - 1/T)^T - e^{-1} = -e^{-1} / (2T) + O(1/T^2)."""
+    return -math.exp(-1) / 2
 
 
 def smallest_steps(fractions):

@@ -1,8 +1,17 @@
-"""Solutions for 06_intermediate_distributions."""
+"""Worked solutions for 06_intermediate_distributions (KEYS and ANSWERS: see solutions_01.py)."""
 
 import torch
 
 import fmhelpers as fm
+
+KEYS = {"06.1": "h*h", "06.2": "8/3"}
+ANSWERS = {
+    "06.1": "It grows with t: erf(sqrt 2)^2 = 0.911 at t = 0 (pi_0's mass in the square), about 0.946 at t = 0.1 "
+            "and 0.992 at t = 0.5, and to 1 as t -> 1, where all of pi_1 lies in the square.",
+    "06.2": "E||X_t||^2 = (1 - t)^2 E||X_0||^2 + t^2 E||X_1||^2 = 2 (1 - t)^2 + (8/3) t^2 (the cross term "
+            "vanishes: X_0 and X_1 are independent and E X_0 = 0). The learned path's values agree to "
+            "sampling noise: the ODE moves its samples along pi_t, whose second moment this is.",
+}
 
 
 def mass_in_square(t, n=400):

@@ -1,8 +1,18 @@
-"""Solutions for 07_straight_paths."""
+"""Worked solutions for 07_straight_paths (KEYS and ANSWERS: see solutions_01.py)."""
 
 import itertools
+import math
 
 import torch
+
+KEYS = {"07.1": "itertools.permutations(range", "07.2": "math.exp(-2)"}
+ANSWERS = {
+    "07.1": "6! = 720 permutations is instant; 60! is about 8e81, hopeless: the Hungarian method (scipy's "
+            "linear_sum_assignment) solves the same problem in O(n^3).",
+    "07.2": "S = (1 - e^{-2}) - 2 (1 - e^{-1})^2 = 0.0655: v = -x is a straight flow in direction (every "
+            "trajectory runs along the line through 0 and X_0) but not at constant speed (it slows down "
+            "like e^{-t}), and S measures exactly that: the energy spent beyond the chord's.",
+}
 
 
 def my_pairing(x_0, x_1):
@@ -15,19 +25,8 @@ def my_pairing(x_0, x_1):
     return torch.tensor(best)
 
 
-def my_straightness(velocity, x_0, n_steps):
-    """07.2: Euler trajectories first, then the gap between each velocity and the chord.
-
-    With few steps the Euler trajectory itself is straighter than the true one (each step is a
-    straight segment), and its endpoint differs, so the two step counts give different S: the
-    measure needs enough steps to see the true curve.
-    """
-    with torch.no_grad():
-        path = [x_0]
-        for k in range(n_steps):
-            t = torch.full((len(x_0), 1), k / n_steps, dtype=x_0.dtype)
-            path.append(path[-1] + velocity(path[-1], t) / n_steps)
-        chord = path[-1] - path[0]
-        gaps = [(velocity(path[k], torch.full((len(x_0), 1), k / n_steps, dtype=x_0.dtype)) - chord).pow(2).sum(1).mean()
-                for k in range(n_steps)]
-    return float(sum(gaps) / n_steps)
+def straightness_decay():
+    """07.2: X_t = X_0 e^{-t}, v = -X_0 e^{-t}: the kinetic energy is E||X_0||^2 int_0^1 e^{-2t} dt =
+    2 (1 - e^{-2}) / 2 = 1 - e^{-2}; the chord X_1 - X_0 = X_0 (e^{-1} - 1) has E||.||^2 = 2 (1 - e^{-1})^2;
+    S is their difference."""
+    return (1 - math.exp(-2)) - 2 * (1 - math.exp(-1)) ** 2

@@ -1,14 +1,30 @@
-"""Solutions for 08_one_step."""
+"""Worked solutions for 08_one_step (KEYS and ANSWERS: see solutions_01.py)."""
 
 import math
 
 import torch
 
+KEYS = {"08.1": "math.exp(-h)+h-1", "08.2": "(k+1)/n_steps"}
+ANSWERS = {
+    "08.1": "dX/dtau = -X gives X_s = x e^{-(s - t)}, so vbar(x, t, s) = x phi(h) with phi(h) = (e^{-h} - 1) / h "
+            "and h = s - t (-x at h = 0). Along the trajectory both x = X_t and t move: d/dt vbar = "
+            "(d vbar/d x) v + d vbar/d t = -x phi(h) - x phi'(h) (d h/d t = -1), with phi'(h) = "
+            "(1 - (1 + h) e^{-h}) / h^2; together x (e^{-h} + h - 1) / h^2 (x / 2 as h -> 0). Then "
+            "v + h d/dt vbar = -x + x (e^{-h} + h - 1) / h = x (e^{-h} - 1) / h = vbar: the identity holds "
+            "exactly. The partial derivative alone, -x phi'(h), misses the transport term and fails it.",
+}
 
-def u_decay(x, t, s):
-    """08.1: v = -x gives X_s = x e^{-(s - t)}, so u = x (e^{-(s - t)} - 1) / (s - t) (-x at s = t)."""
+
+def vbar_decay(x, t, s):
+    """08.1: v = -x gives X_s = x e^{-(s - t)}, so vbar = x (e^{-h} - 1) / h, h = s - t (-x at h = 0)."""
     h = s - t
     return -x if h == 0 else x * (math.exp(-h) - 1) / h
+
+
+def dvbar_dt(x, t, s):
+    """08.1: the total derivative along X_t: x (e^{-h} + h - 1) / h^2 (x / 2 in the limit h -> 0)."""
+    h = s - t
+    return x / 2 if h == 0 else x * (math.exp(-h) + h - 1) / h**2
 
 
 def my_sample(model, x_0, n_steps):

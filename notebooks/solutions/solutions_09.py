@@ -1,8 +1,13 @@
-"""Solutions for 09_likelihood_and_score."""
+"""Worked solutions for 09_likelihood_and_score (KEYS and ANSWERS: see solutions_01.py)."""
+
+import math
 
 import torch
 
 import fmhelpers as fm
+
+KEYS = {"09.1": "2*h", "09.2": "math.tan("}
+ANSWERS = {}
 
 
 def my_divergence(velocity, x, t, h=1e-4):
@@ -17,5 +22,8 @@ def my_divergence(velocity, x, t, h=1e-4):
 
 
 def score_at(x, t):
-    """09.2: with m = E[X_1 | X_t = x] = x + (1 - t) v*, grad log p_t = (t m - x) / (1 - t)^2 = (t v* - x) / (1 - t)."""
-    return (t * fm.marginal_velocity(x, t) - x) / (1 - t)
+    """09.2: on the trig path alpha'/alpha = -(pi/2) tan, beta' - alpha' beta/alpha = (pi/2) / cos, so
+    m = (2/pi) cos v + sin x and (beta m - x) / alpha^2 = ((2/pi) sin cos v - cos^2 x) / cos^2
+    = (2/pi) tan(pi t / 2) v* - x."""
+    v = fm.marginal_velocity(x, t, interpolant=fm.TrigInterpolant())
+    return (2 / math.pi) * math.tan(math.pi * t / 2) * v - x
