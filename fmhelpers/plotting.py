@@ -283,7 +283,8 @@ def plot_time_grid(
     lim: float | None = None,
     row_label: str | None = None,
 ) -> Sequence[plt.Axes]:
-    """Small multiples: one scatter plot per time, frames = {t: points of shape (n, 2)}."""
+    """Small multiples: one scatter plot per time, frames = {t: points of shape (n, 2)}, each in
+    `time_color(t)` (the source's colour at t = 0, the target's at t = 1) unless `color` is given."""
     if not isinstance(frames, Mapping) or not frames:
         raise ValueError(f"frames must be a non-empty dict {{t: points}}, got {type(frames).__name__} "
                          f"of length {len(frames) if hasattr(frames, '__len__') else '?'}")
@@ -293,7 +294,7 @@ def plot_time_grid(
     if len(axes) != len(frames):
         raise ValueError(f"axes must hold {len(frames)} axes, one per frame, got {len(axes)}")
     for ax, (t, x) in zip(axes, frames.items()):
-        plot_samples(x, ax, title=f"t = {t:g}", color=color, lim=lim)
+        plot_samples(x, ax, title=f"t = {t:g}", color=color or time_color(t), lim=lim)
         ax.set_xticks([])
         ax.set_yticks([])
     if row_label:

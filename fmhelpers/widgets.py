@@ -61,7 +61,7 @@ class SliderView:
         self._draw = draw
         self._readout = readout or (lambda v: f"{description} = {v}")
         figsize = figsize or (4.2 * ncols, 4.2)
-        self._figure = Figure(figsize=figsize, dpi=dpi)
+        self._figure = Figure(figsize=figsize, dpi=dpi, layout="constrained")  # no wasted margins
         axes = self._figure.subplots(1, ncols)
         self._axes = list(axes) if ncols > 1 else [axes]
         self._cache: dict[int, tuple[bytes, str]] = {}

@@ -110,3 +110,55 @@ def test_every_slider_draws_every_position_under_nbval(name):
                    if c.cell_type == "code")
     made = sum(code.count(call) for call in SLIDER_CALLS)
     assert code.count(".draw_all()") >= made
+
+
+def _png_width(data: bytes) -> int:
+    assert data.startswith(b"\x89PNG"), "not a PNG"
+    return int.from_bytes(data[16:20], "big")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_figures_fit_a_laptop_screen(name):
+    """Inline figures at most 12 inches wide (1250 px at the inline 100 dpi, margins included), and
+    slider pictures at most 1000 px, so that neither overflows a notebook column on a laptop."""
+    import base64
+
+    nb = json.loads((ROOT / "notebooks" / name).read_text())
+    for i, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png:
+                assert _png_width(base64.b64decode(png)) <= 1250, f"cell {i}: a figure wider than 12 inches"
+    state = nb["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    for model in state.values():
+        for buffer in model.get("buffers", []):
+            if buffer["path"] == ["value"] and model["model_name"] == "ImageModel":
+                assert _png_width(base64.b64decode(buffer["data"])) <= 1000, "a slider picture wider than 1000 px"
+
+
+def _math_spans(markdown: str) -> list[str]:
+    """The inline $...$ spans of a markdown cell, display math and code left out."""
+    text = re.sub(r"\$\$.*?\$\$", " ", markdown, flags=re.S)
+    text = re.sub(r"`[^`]*`", " ", text)
+    return re.findall(r"\$([^$]*)\$", text), text.count("$")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_markdown_math_renders(name):
+    """Every inline $ has its partner, and no span between two $ is prose (a lost or extra $ makes
+    the renderer typeset a sentence as maths: "$ cell ... sliced $")."""
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        spans, count = _math_spans(cell.source)
+        assert count % 2 == 0, f"cell {i}: an odd number of $ outside display maths"
+        for span in spans:
+            words = re.findall(r"(?<![A-Za-z\\])[A-Za-z]{4,}(?![A-Za-z])", span)
+            assert not (len(words) >= 3 and "\\" not in span), f"cell {i}: prose between two $: ${span[:50]}$"
+
+
+def test_the_math_check_can_fail():
+    spans, count = _math_spans("Each $ cell: fraction on a black cell / sliced $ (Euler)")
+    assert count == 2 and len(re.findall(r"[A-Za-z]{4,}", spans[0])) >= 3
+    assert _math_spans("odd $x$ and $")[1] % 2 == 1
