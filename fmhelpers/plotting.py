@@ -204,7 +204,7 @@ def plot_quiver(
         ax.quiver(p[capped, 0], p[capped, 1], v[capped, 0], v[capped, 1], color=color, angles="xy",
                   scale_units="xy", scale=scale, **pale)
     if key:
-        ax.set_xlabel(f"longest arrow: |v| = {speed:.3g}" + ("; pale: faster, capped" if capped.any() else ""),
+        ax.set_xlabel(f"full arrow: |v| = {speed:.3g}" + (" (pale: faster)" if capped.any() else ""),
                       fontsize=8, color=color)
     _square(ax, lim)
     if title:

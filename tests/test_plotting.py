@@ -45,7 +45,7 @@ def test_quiver_caps_fast_arrows_and_says_the_scale():
     full, capped = ax.collections
     assert full.U.max() == pytest.approx(3.0) and capped.U.max() == pytest.approx(3.0)  # 100 drawn as 3
     assert full.scale == pytest.approx(3.0 / 0.6) and capped.get_alpha() < 1
-    assert "|v| = 3" in ax.get_xlabel() and "capped" in ax.get_xlabel()
+    assert "|v| = 3" in ax.get_xlabel() and "pale" in ax.get_xlabel()
     ax = fm.plot_quiver(points[:3], vectors[:3], speed=5.0, key=False)
     assert len(ax.collections) == 1 and ax.get_xlabel() == ""
 
