@@ -275,15 +275,17 @@ def build(keys: list[str], out: Path) -> list[str]:
     unknown = [k for k in keys if not any(p.name.startswith(k) or p.stem == k for p in every)]
     if unknown or not chosen:
         raise SystemExit(f"no notebook {', '.join(unknown)} in notebooks/; give numbers, e.g. 01 02")
+    converted = {}
+    for path in chosen:  # all of them first: a notebook that does not convert leaves the folder as it was
+        solutions = Solutions.parse((SOLUTIONS / f"solutions_{path.name[:2]}.py").read_text())
+        try:
+            converted[path] = convert(nbformat.read(path, as_version=4), solutions)
+        except ValueError as exc:
+            raise SystemExit(f"{path.name}: {exc}") from None
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "nbgrader_config.py").exists():
         (out / "nbgrader_config.py").write_text(CONFIG)
-    for path in chosen:
-        solutions = Solutions.parse((SOLUTIONS / f"solutions_{path.name[:2]}.py").read_text())
-        try:
-            nb = convert(nbformat.read(path, as_version=4), solutions)
-        except ValueError as exc:
-            raise SystemExit(f"{path.name}: {exc}") from None
+    for path, nb in converted.items():
         folder = out / "source" / path.stem
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, folder / path.name)

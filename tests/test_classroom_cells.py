@@ -241,6 +241,11 @@ def test_building_a_course_writes_the_config_and_keeps_the_teachers(tmp_path):
     assert "'mine'" in (tmp_path / "nbgrader_config.py").read_text()
     with pytest.raises(SystemExit, match="no notebook 99"):
         classroom.build(["99"], tmp_path)
+    if not all(any("exercise" in c.metadata.get("tags", []) for c in nbformat.read(p, as_version=4).cells)
+               for p in NOTEBOOKS):  # while some notebook is not in the exercise format: it writes nothing
+        with pytest.raises(SystemExit, match="the cell after its statement is not a code cell tagged"):
+            classroom.build([], tmp_path / "all")
+        assert not (tmp_path / "all").exists()
 
 
 def test_nbgrader_runs_with_its_folders_inside_the_course(tmp_path):
