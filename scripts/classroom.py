@@ -77,10 +77,11 @@ class Solutions:
         module = ast.parse(text)
         functions, imports, others, points = {}, {}, set(), {}
         for node in module.body:
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    bound = alias.asname or alias.name.split(".")[0]
-                    imports[bound] = ast.unparse(type(node)(**{**node.__dict__, "names": [alias]}))
+            if isinstance(node, ast.Import):
+                imports.update({a.asname or a.name.split(".")[0]: ast.unparse(ast.Import([a])) for a in node.names})
+            elif isinstance(node, ast.ImportFrom):
+                imports.update({a.asname or a.name: ast.unparse(ast.ImportFrom(node.module, [a], node.level))
+                                for a in node.names})
             elif isinstance(node, ast.FunctionDef):
                 functions[node.name] = node
                 others.add(node.name)
