@@ -5,7 +5,7 @@ one wrong answer (01.2: the Gaussian's mass on the whole square) loses exactly t
 
 It needs nbgrader, which is in the teacher's environment only: `python3 tasks.py classroom --test` runs
 it there (.ci/run calls it right after the README's test command; building that environment and running
-this take about four minutes on two cores, too much for the test command's budget). Elsewhere it is
+this take 2.5 to 4 minutes on two cores, too much for the test command's budget). Elsewhere it is
 skipped, except under that command (FM_CLASSROOM_TEST=1), where a missing nbgrader fails it.
 Everything is written under pytest's tmp_path, HOME included, which must stay empty.
 """
