@@ -10,7 +10,15 @@
     python3 tasks.py bench likelihood build .venv if missing, measure notebook 09's likelihood numbers
     python3 tasks.py checkpoint       build .venv if missing, retrain the model the notebooks load
 
-The environment is rebuilt when requirements/classroom.txt or pyproject.toml change.
+For teachers (nbgrader, in .venv-teacher: the classroom set plus requirements/teacher.txt):
+    python3 tasks.py classroom        build .venv-teacher if missing, write the nbgrader course classroom/
+                                      from the notebooks and their worked solutions (`classroom 01 02`: some;
+                                      `--out DIR`: elsewhere)
+    python3 tasks.py nbgrader ARGS    run `nbgrader ARGS` in classroom/ (`--course DIR`: elsewhere), with the
+                                      teacher's kernel and Jupyter's folders inside the course folder
+    python3 tasks.py classroom --test build .venv-teacher if missing, run the nbgrader test (tests/test_classroom.py)
+
+An environment is rebuilt when its requirements file(s) or pyproject.toml change.
 """
 
 from __future__ import annotations
@@ -30,6 +38,11 @@ REQUIREMENTS = ROOT / "requirements" / "classroom.txt"
 STAMP = VENV / ".classroom-stamp"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+# The teacher's environment: the classroom set plus nbgrader (requirements/teacher.txt starts with
+# `-r classroom.txt`), kept apart so that the students' .venv never gets nbgrader.
+TEACHER_VENV = ROOT / ".venv-teacher"
+TEACHER_REQUIREMENTS = ROOT / "requirements" / "teacher.txt"
+TEACHER_PYTHON = TEACHER_VENV / BIN.relative_to(VENV) / PYTHON.name
 # The Python versions the classroom pins install on: checked with `pip install --dry-run
 # --only-binary=:all: --python-version X -r requirements/classroom.txt`: 3.10 has no numpy 2.4.6
 # nor matplotlib 3.11.2; 3.15 has no torch 2.13.0.
@@ -48,32 +61,42 @@ def check_python(version: tuple[int, int] = sys.version_info[:2]) -> str | None:
             f"`conda create -n fm python=3.12`) and run this command with it, e.g. `python3.12 tasks.py test`.")
 
 
-def _fingerprint() -> str:
+def _fingerprint(requirements: Path = REQUIREMENTS) -> str:
+    """The hash of what an environment is built from: the classroom pins, `requirements` (the teacher's
+    file includes the classroom's) and pyproject.toml."""
     digest = hashlib.sha256()
-    for path in (REQUIREMENTS, ROOT / "pyproject.toml"):
+    for path in dict.fromkeys((REQUIREMENTS, requirements, ROOT / "pyproject.toml")):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def ensure_env() -> None:
-    """Create .venv with the classroom set and fmhelpers (editable) unless it is up to date."""
+def ensure_env(folder: Path = VENV, requirements: Path = REQUIREMENTS) -> None:
+    """Create the environment `folder` (.venv: the classroom set) with `requirements` and fmhelpers
+    (editable) unless it is up to date."""
     problem = check_python()
     if problem:
         sys.exit(problem)
-    if STAMP.exists() and STAMP.read_text() == _fingerprint() and PYTHON.exists():
+    python = folder / BIN.relative_to(VENV) / PYTHON.name
+    stamp = folder / STAMP.name
+    if stamp.exists() and stamp.read_text() == _fingerprint(requirements) and python.exists():
         return
-    if not PYTHON.exists():
-        print(f"[tasks] creating {VENV.name} with {sys.executable}", flush=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
-    print("[tasks] installing the classroom set (requirements/classroom.txt) and fmhelpers", flush=True)
-    pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run(pip + ["-r", str(REQUIREMENTS)], check=True)
+    if not python.exists():
+        print(f"[tasks] creating {folder.name} with {sys.executable}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+    print(f"[tasks] installing {requirements.relative_to(ROOT).as_posix()} and fmhelpers into {folder.name}", flush=True)
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run(pip + ["-r", str(requirements)], check=True)
     subprocess.run(pip + ["--no-deps", "-e", str(ROOT)], check=True)
-    STAMP.write_text(_fingerprint())
+    stamp.write_text(_fingerprint(requirements))
 
 
-def run(*args: str, env: dict | None = None) -> int:
-    return subprocess.run([str(PYTHON), *args], cwd=ROOT, env=env).returncode
+def ensure_teacher_env() -> None:
+    """.venv-teacher: the classroom set, nbgrader (requirements/teacher.txt) and fmhelpers."""
+    ensure_env(TEACHER_VENV, TEACHER_REQUIREMENTS)
+
+
+def run(*args: str, env: dict | None = None, python: Path = PYTHON) -> int:
+    return subprocess.run([str(python), *args], cwd=ROOT, env=env).returncode
 
 
 def lab() -> int:
@@ -165,11 +188,32 @@ def checkpoint() -> int:
     return run("scripts/make_checkpoint.py", *sys.argv[2:])
 
 
+def classroom() -> int:
+    """Write the nbgrader course (scripts/classroom.py), or with --test run the nbgrader test, in .venv-teacher."""
+    ensure_teacher_env()
+    args = sys.argv[2:]
+    if "--test" in args:
+        args.remove("--test")
+        env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # notebooks draw inline
+        env["FM_CLASSROOM_TEST"] = "1"  # here a missing nbgrader fails the test instead of skipping it
+        return run("-m", "pytest", "-p", "no:cacheprovider", "tests/test_classroom.py", *args, env=env,
+                   python=TEACHER_PYTHON)
+    return run("scripts/classroom.py", "build", *args, python=TEACHER_PYTHON)
+
+
+def nbgrader() -> int:
+    """`nbgrader ARGS` run in the course folder, with the teacher's kernel (scripts/classroom.py)."""
+    ensure_teacher_env()
+    return run("scripts/classroom.py", "nbgrader", *sys.argv[2:], python=TEACHER_PYTHON)
+
+
 COMMANDS = {"lab": lab, "test": test, "notebook": notebook, "execute": execute, "bench": bench,
-            "checkpoint": checkpoint}
+            "checkpoint": checkpoint, "classroom": classroom, "nbgrader": nbgrader}
+TEACHER_COMMANDS = {"classroom", "nbgrader"}  # these build .venv-teacher only, never the students' .venv
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(__doc__)
-    ensure_env()
+    if sys.argv[1] not in TEACHER_COMMANDS:
+        ensure_env()
     sys.exit(COMMANDS[sys.argv[1]]())

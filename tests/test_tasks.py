@@ -26,3 +26,14 @@ def test_the_docs_state_the_checked_range():
     assert "Python 3.11 to 3.14" in (ROOT / "README.md").read_text()
     install = (ROOT / "INSTALL.md").read_text()
     assert "Python 3.11, 3.12, 3.13 and 3.14" in install and "3.10" in install
+
+
+def test_the_teachers_environment_is_the_classroom_set_plus_pinned_nbgrader():
+    """nbgrader goes into .venv-teacher only; a change of teacher.txt rebuilds that one, not the students'."""
+    teacher = [line.split("#")[0].strip() for line in tasks.TEACHER_REQUIREMENTS.read_text().splitlines()]
+    assert "-r classroom.txt" in teacher and "nbgrader==0.9.6" in teacher
+    assert all("==" in line for line in teacher if line and not line.startswith("-r"))
+    assert "nbgrader" not in tasks.REQUIREMENTS.read_text()
+    assert tasks.TEACHER_VENV != tasks.VENV and tasks.TEACHER_PYTHON.is_relative_to(tasks.TEACHER_VENV)
+    assert tasks._fingerprint(tasks.TEACHER_REQUIREMENTS) != tasks._fingerprint()
+    assert tasks.TEACHER_COMMANDS == {"classroom", "nbgrader"} <= set(tasks.COMMANDS)
