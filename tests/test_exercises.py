@@ -272,14 +272,22 @@ def _exercises_of(notebook: Path) -> dict[str, int]:
     cells = json.loads(notebook.read_text())["cells"]
     found = {}
     for i, cell in enumerate(cells):
-        match = re.match(r"\*\*(\d\d\.\d)\*\*", "".join(cell["source"]))
-        if cell["cell_type"] == "markdown" and match:
-            found[match.group(1)] = i
+        if cell["cell_type"] != "markdown":
+            continue
+        statements = re.findall(r"^\*\*(\d\d\.\d)\*\*", "".join(cell["source"]), flags=re.M)
+        assert len(statements) <= 1, f"{notebook.name}, cell {i}: one exercise statement a cell, got {statements}"
+        found.update({number: i for number in statements})
     return found
 
 
-def _squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+def _tokens(text: str) -> list[str]:
+    """Words and single symbols: "(1 - t)**2" and "(1-t) ** 2" read the same, "and tr" is not "ndtr"."""
+    return re.findall(r"\w+|[^\w\s]", text)
+
+
+def _contains(text: str, key: str) -> bool:
+    hay, needle = _tokens(text), _tokens(key)
+    return any(hay[i:i + len(needle)] == needle for i in range(len(hay) - len(needle) + 1))
 
 
 NUMBERED = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -293,10 +301,10 @@ def test_no_exercise_is_answered_before_it_is_asked(notebook):
     assert set(solutions.KEYS) == set(exercises), "KEYS must name every exercise of the notebook"
     cells = json.loads(notebook.read_text())["cells"]
     for exercise, index in exercises.items():
-        key = _squeeze(solutions.KEYS[exercise])
-        before = [i for i, cell in enumerate(cells[:index]) if key in _squeeze("".join(cell["source"]))]
-        assert before == [], f"{exercise}: its key expression {solutions.KEYS[exercise]!r} is already in cell(s) {before}"
-        assert key in _squeeze((SOLUTIONS / f"solutions_{number}.py").read_text()), f"{exercise}: the key is not in the solution"
+        key = solutions.KEYS[exercise]
+        before = [i for i, cell in enumerate(cells[:index]) if _contains("".join(cell["source"]), key)]
+        assert before == [], f"{exercise}: its key expression {key!r} is already in cell(s) {before}"
+        assert _contains((SOLUTIONS / f"solutions_{number}.py").read_text(), key), f"{exercise}: the key is not in the solution"
 
 
 @pytest.mark.parametrize("notebook", NUMBERED, ids=lambda p: p.stem)
@@ -317,7 +325,8 @@ def test_the_key_test_can_fail(tmp_path):
              {"cell_type": "markdown", "source": "**03.2** What is it?", "metadata": {}}]
     (tmp_path / "03_x.ipynb").write_text(json.dumps({"cells": cells}))
     index = _exercises_of(tmp_path / "03_x.ipynb")["03.2"]
-    assert _squeeze("8 / 3") in _squeeze(cells[0]["source"]) and index == 1
+    assert _contains(cells[0]["source"], "8 / 3") and index == 1
+    assert not _contains("expand the mass, then the d", "ndtr") and _contains("torch.special.ndtr(hi)", "ndtr")
 
 
 BAD = {  # an answer of the wrong kind is named, not a crash deep inside
