@@ -72,6 +72,7 @@ from .meanflow import (
     train_meanflow,
 )
 from .likelihood import (
+    ESTIMATORS,
     divergence,
     gaussian_log_density,
     log_likelihood,
