@@ -82,9 +82,12 @@ from .likelihood import (
 from .metrics import (
     count_crossings,
     distance_to_board,
+    effective_sample_size,
+    frechet_distance,
     histogram_tv,
     in_support_fraction,
     loss_floor,
+    nearest_distance,
     pairing_cost,
     sliced_wasserstein,
     straightness,
