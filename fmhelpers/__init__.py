@@ -44,7 +44,15 @@ from .marginal import (
 )
 from .solvers import SOLVERS, euler, heun, integrate, midpoint, rk4
 from .models import MODELS, ClassifierMLP, ConditionalMLP, MeanFlowMLP, VelocityMLP, build_model
-from .targets import TARGETS, TIME_SAMPLINGS, cfm_loss, minibatch_target, sample_time
+from .targets import (
+    TARGETS,
+    TIME_SAMPLINGS,
+    cfm_loss,
+    empirical_velocity,
+    minibatch_target,
+    minibatch_weights,
+    sample_time,
+)
 from .couplings import COUPLINGS, couple, draw_batch, ot_permutation, pairing
 from .recipes import (
     CONDITIONAL_TARGET_RECIPE,
