@@ -14,6 +14,7 @@ The modules, from the ground up (an import only goes down this list; tests/test_
     recipes        every choice of a training run, and the named recipes
     training       the one training loop (fit) and the flow trainer (train)
     reflow, meanflow, likelihood            methods built on the above
+    digits         real data in 64 dimensions: the 8x8 digits, their judge, guided sampling
     metrics, plotting, widgets, checkpoints, exercises   tools that look at results
 
 Everything public is importable from the top: `import fmhelpers as fm`. `fm.widgets` (sliders,
@@ -57,7 +58,11 @@ from .couplings import COUPLINGS, couple, draw_batch, ot_permutation, pairing
 from .recipes import (
     CONDITIONAL_TARGET_RECIPE,
     DEFAULT_RECIPE,
+    DIGITS_INDEPENDENT_RECIPE,
+    DIGITS_OT_RECIPE,
+    DIGITS_RECIPE,
     INDEPENDENT_MEANFLOW_RECIPE,
+    JUDGE_RECIPE,
     MEANFLOW_RECIPE,
     ONE_STEP_FIT_RECIPE,
     OT_RECIPE,
@@ -87,6 +92,7 @@ from .likelihood import (
     sample_sde,
     score_from_velocity,
 )
+from .digits import guided_field, judge_accuracy, load_digits, matching_rows, train_judge
 from .metrics import (
     count_crossings,
     distance_to_board,
@@ -104,6 +110,7 @@ from .plotting import (
     STYLE,
     draw_board,
     plot_density,
+    plot_digits,
     plot_histogram,
     plot_loss,
     plot_quiver,
@@ -115,7 +122,7 @@ from .plotting import (
     velocity_grid,
 )
 from .checkpoints import Checkpoint, load_checkpoint, load_or_train, save_checkpoint
-from . import exercises
+from . import digits, exercises
 
 __version__ = "0.3.0"
 
