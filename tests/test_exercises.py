@@ -128,6 +128,22 @@ def _sample_with(model, x, n, same_time=False, unit_step=False):
     return x
 
 
+def _hutchinson_wrong(velocity, x, t, n_probes, generator, *, derivative=True, probe=None):
+    """Hutchinson gone wrong: eps . v without the derivative, or probes that are not centred (uniform in [0, 1))."""
+    x = x.detach().requires_grad_(True)
+    v = velocity(x, torch.full((len(x), 1), float(t), dtype=x.dtype))
+    total = torch.zeros(len(x), dtype=x.dtype)
+    for _ in range(n_probes):
+        eps = (probe(x.shape, generator=generator, dtype=x.dtype) if probe is not None
+               else (torch.randint(0, 2, x.shape, generator=generator) * 2 - 1).to(x.dtype))
+        if derivative:
+            (grad,) = torch.autograd.grad((v * eps).sum(), x, retain_graph=True)
+            total = total + (grad * eps).sum(dim=1)
+        else:
+            total = total + (v * eps).sum(dim=1)
+    return (total / n_probes).detach()
+
+
 def _in_board(x):
     return ((x >= -2) & (x <= 2)).all(dim=1)
 
@@ -155,6 +171,9 @@ WRONG = {
     "check_straightness": [lambda v, x, n: 0.0, "only t = 0"],
     "check_decay_average": [lambda x, t, s: -x, lambda x, t, s: x * (math.exp(-(s - t)) - 1)],
     "check_meanflow_sampler": ["instantaneous", "whole steps"],
+    "check_log_odds": [lambda t, d: t * d**2 / (2 * (1 - t)),         # forgot the squares of t and 1 - t
+                       lambda t, d: t**2 * d**2 / (1 - t) ** 2],       # forgot the 1/2
+    "check_hutchinson": ["eps . v", "uniform probes", "summed probes"],
 }
 
 
@@ -176,6 +195,9 @@ def _materialise(name, answer):
         "instantaneous": lambda m, x, n: _sample_with(m, x, n, same_time=True),
         "whole steps": lambda m, x, n: _sample_with(m, x, n, unit_step=True),
         "only t = 0": lambda v, x, n: float((v(x, torch.zeros(len(x), 1)) - (fm.euler(v, x, n) - x)).pow(2).sum(1).mean()),
+        "eps . v": lambda v, x, t, n, g: _hutchinson_wrong(v, x, t, n, g, derivative=False),
+        "uniform probes": lambda v, x, t, n, g: _hutchinson_wrong(v, x, t, n, g, probe=torch.rand),
+        "summed probes": lambda v, x, t, n, g: n * _load("solutions_11").my_hutchinson(v, x, t, n, g),
     }
     return named.get(answer, answer) if isinstance(answer, str) else answer
 
@@ -249,6 +271,53 @@ def test_exercise_checks_accept_float64_numpy_and_python_numbers(capsys):
         ex.check_gaussian_on_board("0.3")
 
 
+def test_the_digits_solutions_pass_and_accept_other_kinds_of_answers(capsys):
+    import numpy as np
+
+    s11 = _load("solutions_11")
+    assert ex.check_log_odds(s11.log_odds) is True
+    assert ex.check_log_odds(lambda t, d: np.float32(s11.log_odds(t, d))) is True  # float32 within 1e-6
+    assert ex.check_log_odds(lambda t, d: torch.tensor(s11.log_odds(t, d))) is True
+    assert ex.check_hutchinson(s11.my_hutchinson) is True
+
+    def gaussian_probes_float32(velocity, x, t, n_probes, generator):  # Gaussian probes are fine too
+        x = x.detach().requires_grad_(True)
+        v = velocity(x, torch.full((len(x), 1), float(t), dtype=x.dtype))
+        total = 0
+        for _ in range(n_probes):
+            eps = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+            (grad,) = torch.autograd.grad((v * eps).sum(), x, retain_graph=True)
+            total = total + (grad * eps).sum(dim=1)
+        return (total / n_probes).float().detach()
+
+    def in_place(velocity, x, t, n_probes, generator):  # moves the points it was given
+        out = s11.my_hutchinson(velocity, x, t, n_probes, generator)
+        x += 1.0
+        return out.numpy()
+
+    assert ex.check_hutchinson(gaussian_probes_float32) is True
+    assert ex.check_hutchinson(in_place) is True
+    assert capsys.readouterr().out.count("correct!") == 6
+
+
+def test_the_digits_solution_keys_appear_in_no_earlier_cell_of_the_notebook():
+    """No spoilers: the expression at the heart of each answer is not written anywhere before its exercise."""
+    import nbformat
+
+    s11 = _load("solutions_11")
+    assert set(s11.KEYS) == {"11.1", "11.2"} and set(s11.ANSWERS) <= set(s11.KEYS)
+    nb = nbformat.read(SOLUTIONS.parent / "11_digits.ipynb", as_version=4)
+    for key, expression in s11.KEYS.items():
+        start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and f"**{key}**" in c.source)
+        compact = expression.replace(" ", "")
+        before = [c.source for c in nb.cells[:start]] + [nb.cells[start].source.split(f"**{key}**")[0]]
+        for text in before:
+            assert compact not in text.replace(" ", ""), (key, text[:80])
+        exercise = nb.cells[start + 1]
+        assert exercise.cell_type == "code" and "exercise" in exercise.metadata.get("tags", [])
+        assert "raise NotImplementedError  # Your job" in exercise.source and "fm.exercises.check_" in exercise.source
+
+
 BAD = {  # an answer of the wrong kind is named, not a crash deep inside
     "check_is_black": (lambda: ex.check_is_black(torch.zeros(3)), TypeError, "is_black"),
     "check_gaussian_on_board": (lambda: ex.check_gaussian_on_board(None), TypeError, "fraction"),
@@ -268,5 +337,7 @@ BAD = {  # an answer of the wrong kind is named, not a crash deep inside
     "check_straightness": (lambda: ex.check_straightness(0.0), TypeError, "my_straightness"),
     "check_decay_average": (lambda: ex.check_decay_average("exp"), TypeError, "u_decay"),
     "check_meanflow_sampler": (lambda: ex.check_meanflow_sampler(None), TypeError, "my_sample"),
+    "check_log_odds": (lambda: ex.check_log_odds(2.0), TypeError, "log_odds"),
+    "check_hutchinson": (lambda: ex.check_hutchinson("trace"), TypeError, "my_hutchinson"),
 }
 test_bad_input = table_test(BAD)
