@@ -14,6 +14,7 @@ The modules, from the ground up (an import only goes down this list; tests/test_
     recipes        every choice of a training run, and the named recipes
     training       the one training loop (fit) and the flow trainer (train)
     reflow, meanflow, likelihood            methods built on the above
+    digits         real data in 64 dimensions: the 8x8 digits, their judge, guided sampling
     metrics, plotting, widgets, checkpoints, exercises   tools that look at results
 
 Everything public is importable from the top: `import fmhelpers as fm`. `fm.widgets` (sliders,
@@ -44,12 +45,24 @@ from .marginal import (
 )
 from .solvers import SOLVERS, euler, heun, integrate, midpoint, rk4
 from .models import MODELS, ClassifierMLP, ConditionalMLP, MeanFlowMLP, VelocityMLP, build_model
-from .targets import TARGETS, TIME_SAMPLINGS, cfm_loss, minibatch_target, sample_time
+from .targets import (
+    TARGETS,
+    TIME_SAMPLINGS,
+    cfm_loss,
+    empirical_velocity,
+    minibatch_target,
+    minibatch_weights,
+    sample_time,
+)
 from .couplings import COUPLINGS, couple, draw_batch, ot_permutation, pairing
 from .recipes import (
     CONDITIONAL_TARGET_RECIPE,
     DEFAULT_RECIPE,
+    DIGITS_INDEPENDENT_RECIPE,
+    DIGITS_OT_RECIPE,
+    DIGITS_RECIPE,
     INDEPENDENT_MEANFLOW_RECIPE,
+    JUDGE_RECIPE,
     MEANFLOW_RECIPE,
     ONE_STEP_FIT_RECIPE,
     OT_RECIPE,
@@ -72,6 +85,7 @@ from .meanflow import (
     train_meanflow,
 )
 from .likelihood import (
+    ESTIMATORS,
     diffusion_noise,
     divergence,
     gaussian_log_density,
@@ -79,12 +93,16 @@ from .likelihood import (
     sample_sde,
     score_from_velocity,
 )
+from .digits import guided_field, judge_accuracy, load_digits, matching_rows, train_judge
 from .metrics import (
     count_crossings,
     distance_to_board,
+    effective_sample_size,
+    frechet_distance,
     histogram_tv,
     in_support_fraction,
     loss_floor,
+    nearest_distance,
     pairing_cost,
     sliced_wasserstein,
     straightness,
@@ -93,6 +111,7 @@ from .plotting import (
     STYLE,
     draw_board,
     plot_density,
+    plot_digits,
     plot_histogram,
     plot_loss,
     plot_quiver,
@@ -104,7 +123,7 @@ from .plotting import (
     velocity_grid,
 )
 from .checkpoints import Checkpoint, load_checkpoint, load_or_train, save_checkpoint
-from . import exercises
+from . import digits, exercises
 
 __version__ = "0.3.0"
 

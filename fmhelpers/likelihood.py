@@ -7,7 +7,9 @@ instantaneous change of variables says how:
 
 where X_s is the trajectory that reaches x at time t. `log_likelihood` integrates x back to s = 0
 together with the running integral of the divergence, with any of the package's solvers;
-`divergence` computes div v exactly with autograd (one backward pass per coordinate: 2 in 2-D).
+`divergence` computes div v exactly with autograd (one backward pass per coordinate: 2 in 2-D, d in
+d dimensions) or, with estimator="hutchinson", estimates it without bias from random probes eps,
+E[eps^T (dv/dx) eps] = div v when E[eps eps^T] = I: one backward pass per probe, whatever d is.
 
 For a Gaussian source the marginal velocity and the score grad log p_t are two affine views of
 the same posterior mean m(x, t) = E[X_1 | X_t = x]:
@@ -43,18 +45,26 @@ from .solvers import SOLVERS, integrate
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+ESTIMATORS = ("exact", "hutchinson")
+
+
 def gaussian_log_density(x: torch.Tensor) -> torch.Tensor:
-    """log N(x; 0, I) in 2-D, shape (n,): the log-density of pi_0."""
-    check_points("x", x)
+    """log N(x; 0, I) for points x (n, d) in any dimension, shape (n,): the log-density of pi_0.
+
+    -||x||^2 / 2 - (d / 2) log(2 pi): in 2-D, -||x||^2 / 2 - log(2 pi).
+    """
+    check_points("x", x, dim=None)
     return _gaussian_log_density(x)
 
 
 def _gaussian_log_density(x: torch.Tensor) -> torch.Tensor:
-    return -0.5 * x.pow(2).sum(dim=1) - math.log(2 * math.pi)
+    return -0.5 * x.pow(2).sum(dim=1) - 0.5 * x.shape[1] * math.log(2 * math.pi)
 
 
-def _velocity_and_divergence(field: Velocity, x: torch.Tensor, t: torch.Tensor, where: str = ""):
-    """v(x, t) and its exact divergence, both detached: (n, 2) and (n,)."""
+def _velocity_and_divergence(field: Velocity, x: torch.Tensor, t: torch.Tensor, where: str = "",
+                             probes: torch.Tensor | None = None):
+    """v(x, t) and its divergence, both detached: (n, d) and (n,). Exact (one backward pass per
+    coordinate) when probes is None, else Hutchinson's estimate averaged over probes (k, n, d)."""
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
         v = check_field_output("velocity", field(x, t), x, where)
@@ -62,31 +72,60 @@ def _velocity_and_divergence(field: Velocity, x: torch.Tensor, t: torch.Tensor, 
             raise ValueError(f"velocity must be differentiable in x (torch operations on x): its answer "
                              f"carries no gradient{where}")
         div = torch.zeros(len(x), dtype=x.dtype, device=x.device)
-        for i in range(x.shape[1]):  # d v_i / d x_i: one backward pass per coordinate
-            (grad,) = torch.autograd.grad(v[:, i].sum(), x, retain_graph=i + 1 < x.shape[1])
-            div = div + grad[:, i]
+        if probes is None:
+            for i in range(x.shape[1]):  # d v_i / d x_i: one backward pass per coordinate
+                (grad,) = torch.autograd.grad(v[:, i].sum(), x, retain_graph=i + 1 < x.shape[1])
+                div = div + grad[:, i]
+        else:
+            for k, eps in enumerate(probes):  # eps^T (dv/dx) eps: one backward pass per probe
+                eps = eps.to(x.device, x.dtype)
+                (grad,) = torch.autograd.grad((v * eps).sum(), x, retain_graph=k + 1 < len(probes))
+                div = div + (grad * eps).sum(dim=1)
+            div = div / len(probes)
     return v.detach(), div.detach()
 
 
-def divergence(velocity: Velocity, x: torch.Tensor, t: Any) -> torch.Tensor:
-    """The divergence d v_1/d x_1 + d v_2/d x_2 of a 2-D velocity field at points x, exactly.
+def _probes(estimator: Any, n_probes: Any, generator: Any, shape: tuple[int, int]) -> torch.Tensor | None:
+    """Rademacher probes (n_probes, n, d) of +-1 for estimator="hutchinson", None for "exact"."""
+    check_choice("estimator", estimator, ESTIMATORS)
+    n_probes = check_count("n_probes", n_probes, minimum=1)
+    generator = check_generator("generator", generator)
+    if estimator == "exact":
+        return None
+    return torch.randint(0, 2, (n_probes, *shape), generator=generator).to(torch.get_default_dtype()) * 2 - 1
 
-    Computed with autograd (two backward passes, no trace estimator), so `velocity` must be built
-    from torch operations on x (a `VelocityMLP`, `fm.marginal_velocity`, ...). Since points do not
-    interact, the sum of v_i over the batch has gradient d v_i / d x (per point).
+
+def divergence(velocity: Velocity, x: torch.Tensor, t: Any, *, estimator: str = "exact", n_probes: int = 1,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """The divergence sum_i d v_i / d x_i of a velocity field at points x (n, d), in any dimension.
+
+    estimator="exact": with autograd, one backward pass per coordinate (d passes: 2 on the board,
+    64 for 8x8 images), no estimator. Since points do not interact, the sum of v_i over the batch
+    has gradient d v_i / d x (per point).
+
+    estimator="hutchinson": Hutchinson's estimator, the average over `n_probes` random vectors eps
+    with entries +-1 (Rademacher) of eps^T (dv/dx) eps, one backward pass each (a vector-Jacobian
+    product), whatever d is. Unbiased, since E[eps eps^T] = I; its variance per probe is
+    2 sum_{i != j} ((J_ij + J_ji) / 2)^2 for the Jacobian J, and falls like 1 / n_probes.
+
+    `velocity` must be built from torch operations on x (a network, `fm.marginal_velocity`, ...).
 
     Args:
-        velocity: v(x, t) with x (n, 2) and t (n, 1).
-        x: points, shape (n, 2).
+        velocity: v(x, t) with x (n, d) and t (n, 1); a network is evaluated on its own device.
+        x: points, shape (n, d) (the network's own dimension, for a network of the course).
         t: a float, or shape (n,) or (n, 1), in [0, 1].
+        estimator: "exact" or "hutchinson".
+        n_probes: probes per point for "hutchinson" (>= 1).
+        generator: seeds the probes.
 
     Returns:
         shape (n,), dtype of x.
     """
     field = as_field(velocity)
-    check_points("x", x)
+    check_points("x", x, dim=getattr(velocity, "dim", None))
     t = time_column(t, x)
-    return _velocity_and_divergence(field, x, t)[1]
+    probes = _probes(estimator, n_probes, generator, tuple(x.shape))
+    return _velocity_and_divergence(field, x, t, probes=probes)[1]
 
 
 def log_likelihood(
@@ -97,6 +136,9 @@ def log_likelihood(
     n_steps: int = 32,
     solver: str = "rk4",
     return_start: bool = False,
+    estimator: str = "exact",
+    n_probes: int = 1,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """log p_t(x) for the flow of `velocity` started from pi_0 = N(0, I), by the backward ODE.
 
@@ -104,39 +146,48 @@ def log_likelihood(
     dL/ds = div v(X, s), L_t = 0, with `n_steps` steps of `solver`; then
     log p_t(x) = log N(X_0; 0, I) + L_0. The error falls at the solver's order as n_steps grows.
 
+    With estimator="hutchinson" the divergence is Hutchinson's estimate (see `divergence`), with
+    `n_probes` Rademacher probes per point drawn once and kept for the whole solve (as FFJORD does),
+    so the ODE stays smooth in s and the estimate of log p_t(x) is unbiased up to the solver's error.
+
     The exact field of this course is singular at t = 1 off the support of pi_1 (see
     `fm.marginal_velocity`); a learned field is finite there, so t = 1 is fine for a model.
 
     Args:
         velocity: v(x, t), differentiable in x (see `divergence`); a module runs on its device.
-        x: points, shape (n, 2).
+        x: points, shape (n, d) (the network's own dimension, for a network of the course).
         t: the time at which the density is wanted, in (0, 1].
         n_steps: solver steps from t to 0 (>= 1).
         solver: "euler", "midpoint", "heun" or "rk4".
-        return_start: also return the starting points X_0, shape (n, 2).
+        return_start: also return the starting points X_0, shape (n, d).
+        estimator: "exact" (d backward passes per evaluation) or "hutchinson" (n_probes passes).
+        n_probes: probes per point for "hutchinson" (>= 1).
+        generator: seeds the probes.
 
     Returns:
         log p_t(x), shape (n,) in x's dtype (and X_0 if asked).
     """
     field = as_field(velocity)
-    check_points("x", x)
+    check_points("x", x, dim=getattr(velocity, "dim", None))
     t = check_number("t", t)
     if not 0 < t <= 1:
         raise ValueError(f"t must lie in (0, 1] (at t = 0 the density is pi_0's own), got {t}")
     n_steps = check_count("n_steps", n_steps, minimum=1)
     check_choice("solver", solver, tuple(SOLVERS))
     check_flag("return_start", return_start)
+    probes = _probes(estimator, n_probes, generator, tuple(x.shape))
     ones = torch.ones(len(x), 1, dtype=x.dtype, device=x.device)
+    d = x.shape[1]
 
     def augmented(y: torch.Tensor, s: float, where: str) -> torch.Tensor:
-        v, div = _velocity_and_divergence(field, y[:, :2], ones * s, where)
+        v, div = _velocity_and_divergence(field, y[:, :d], ones * s, where, probes=probes)
         return torch.cat([v.to(y.dtype), div.to(y.dtype)[:, None]], dim=1)
 
     y_t = torch.cat([x.detach(), torch.zeros(len(x), 1, dtype=x.dtype, device=x.device)], dim=1)
     with torch.no_grad():
         y_0 = integrate(solver, augmented, y_t, n_steps, t, 0.0)
-    log_p = _gaussian_log_density(y_0[:, :2]) + y_0[:, 2]
-    return (log_p, y_0[:, :2]) if return_start else log_p
+    log_p = _gaussian_log_density(y_0[:, :d]) + y_0[:, d]
+    return (log_p, y_0[:, :d]) if return_start else log_p
 
 
 def score_from_velocity(

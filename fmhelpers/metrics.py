@@ -1,5 +1,7 @@
 """How good samples, pairs and flows are: closeness to the exact target pi_1, the loss floor of
-conditional flow matching, the cost of a pairing, how straight a flow is, crossings of paths."""
+conditional flow matching, the cost of a pairing, how straight a flow is, crossings of paths; and,
+in any dimension (notebook 11), the Frechet distance between two sets of features, the distance
+to the nearest point of a reference set, and the effective sample size of weights."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ._checks import as_field, check_choice, check_count, check_generator, check_points
+from ._checks import as_field, check_choice, check_count, check_flag, check_generator, check_points
 from .distributions import BOARD, Board, check_board, in_checkerboard, sample_checkerboard, sample_gaussian
 from .interpolants import Interpolant, check_interpolant
 from .marginal import marginal_velocity
@@ -217,3 +219,60 @@ def count_crossings(paths: torch.Tensor, *, max_elements: int = 4_000_000) -> in
             hits = (orient(a, b, c) * orient(a, b, d) < 0) & (orient(c, d, a) * orient(c, d, b) < 0)
             crossings += int(hits.any(dim=2).any(dim=0).sum())
     return crossings
+
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The Frechet distance between Gaussians fitted to two sets of features, shapes (n, k) and (m, k):
+
+        ||mu_a - mu_b||^2 + tr(C_a) + tr(C_b) - 2 tr((C_a^{1/2} C_b C_a^{1/2})^{1/2}),
+
+    the squared 2-Wasserstein distance between N(mu_a, C_a) and N(mu_b, C_b), with the sample means
+    and covariances (divided by n - 1) of a and b; in float64. On features of a classifier it is
+    the FID of image generators. Its estimate is biased upward by a term that shrinks like 1/n:
+    compare two numbers only at equal sample sizes.
+    """
+    check_points("a", a, dim=None, min_rows=2)
+    check_points("b", b, dim=a.shape[1], min_rows=2)
+    a, b = a.detach().to("cpu", torch.float64), b.detach().to("cpu", torch.float64)
+    mean_a, mean_b = a.mean(dim=0), b.mean(dim=0)
+    cov_a, cov_b = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)
+    values, vectors = torch.linalg.eigh(cov_a)
+    root_a = (vectors * values.clamp_min(0).sqrt()) @ vectors.T
+    middle = root_a @ cov_b @ root_a
+    cross = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()
+    return float((mean_a - mean_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross)
+
+
+def nearest_distance(x: torch.Tensor, reference: torch.Tensor, *, return_index: bool = False,
+                     chunk: int = 1024) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """The Euclidean distance from each point x (n, d) to its nearest row of `reference` (m, d), m >= 1.
+
+    In float64, `chunk` rows of x at a time (memory stays about chunk * m numbers). With
+    return_index=True also the row of `reference` that is nearest, int64 (n,).
+    """
+    check_points("x", x, dim=None)
+    check_points("reference", reference, dim=x.shape[1], min_rows=1)
+    check_flag("return_index", return_index)
+    chunk = check_count("chunk", chunk, minimum=1)
+    ref = reference.detach().to("cpu", torch.float64)
+    found = [torch.cdist(part.detach().to("cpu", torch.float64), ref).min(dim=1)
+             for part in x.split(chunk)] if len(x) else []
+    distance = torch.cat([f.values for f in found]) if found else torch.zeros(0, dtype=torch.float64)
+    index = torch.cat([f.indices for f in found]) if found else torch.zeros(0, dtype=torch.long)
+    return (distance, index) if return_index else distance
+
+
+def effective_sample_size(weights: torch.Tensor) -> torch.Tensor:
+    """1 / sum_j w_ij^2 for each row of weights (n, m) whose rows are probability vectors.
+
+    It is m for uniform weights and 1 when a row puts all its weight on one entry: how many of the
+    m references a weighted average effectively uses (e.g. `fm.minibatch_weights`). Float64, (n,).
+    """
+    check_points("weights", weights, dim=None)
+    w = weights.detach().to(torch.float64)
+    if bool((w < 0).any()):
+        raise ValueError("weights must be >= 0 (each row a probability vector)")
+    sums = w.sum(dim=1)
+    if len(w) and bool(((sums - 1).abs() > 1e-4).any()):
+        raise ValueError(f"weights' rows must sum to 1, got sums from {sums.min().item():.4g} to {sums.max().item():.4g}")
+    return 1.0 / w.pow(2).sum(dim=1)

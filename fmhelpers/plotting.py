@@ -7,7 +7,8 @@ field v* green, the learned field v_theta blue; classes (labels) take the colour
 `STYLE["classes"]`, a palette that shares none of those, and so do the lines of a comparison that
 is none of those concepts (`STYLE["series"]`: solvers, recipes). Densities are drawn dark where
 they are high (the black cells look black), with a colour bar. Equal aspect and fixed limits
-everywhere.
+everywhere. Images (the 8x8 digits of notebook 11, `plot_digits`) are drawn the same way: ink
+(+1) black on white paper (-1).
 """
 
 from __future__ import annotations
@@ -410,4 +411,58 @@ def plot_loss(
     ax.set_xlabel("iteration")
     ax.set_ylabel("CFM loss")
     ax.legend(loc="upper right")
+    return ax
+
+
+def plot_digits(
+    x: torch.Tensor,
+    ax: plt.Axes | None = None,
+    *,
+    n_cols: int = 10,
+    shape: tuple[int, int] = (8, 8),
+    title: str | None = None,
+    row_labels: Sequence[Any] | None = None,
+    row_title: str | None = None,
+) -> plt.Axes:
+    """Images x (n, h * w), values in [-1, 1] (ink +1 black, paper -1 white), as one mosaic of
+    rows of `n_cols` images, left to right, then top to bottom, a one-pixel gap between them.
+
+    Values outside [-1, 1] are drawn as the nearest end. row_labels (one per row) are written on
+    the left, under the axis label row_title (e.g. the class of each row).
+    """
+    check_points("x", x, dim=None, min_rows=1)
+    n_cols = check_count("n_cols", n_cols, minimum=1)
+    if (not isinstance(shape, tuple) or len(shape) != 2
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape)):
+        raise TypeError(f"shape must be a tuple (height, width) of two positive ints, got {shape!r}")
+    h, w = shape
+    if x.shape[1] != h * w:
+        raise ValueError(f"x must have shape (n, {h * w}), one column per pixel of a {h}x{w} image, got {tuple(x.shape)}")
+    title = _title(title)
+    n_rows = -(-len(x) // n_cols)
+    if row_labels is not None and (isinstance(row_labels, str) or not hasattr(row_labels, "__len__")
+                                   or len(row_labels) != n_rows):
+        raise ValueError(f"row_labels must hold one label per row of images ({n_rows} rows), got {row_labels!r}")
+    if row_title is not None and not isinstance(row_title, str):
+        raise TypeError(f"row_title must be a str or None, got {type(row_title).__name__}")
+    ax = _axes(ax, figsize=(0.45 * n_cols, 0.45 * n_rows + 0.3))
+    canvas = np.full((n_rows * (h + 1) - 1, n_cols * (w + 1) - 1), np.nan)
+    images = x.detach().cpu().double().clamp(-1, 1).numpy().reshape(-1, h, w)
+    for i, image in enumerate(images):
+        r, c = divmod(i, n_cols)
+        canvas[r * (h + 1):r * (h + 1) + h, c * (w + 1):c * (w + 1) + w] = image
+    cmap = plt.get_cmap(STYLE["density_cmap"]).with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    if row_labels is not None:
+        ax.set_yticks([r * (h + 1) + (h - 1) / 2 for r in range(n_rows)], [str(v) for v in row_labels])
+        ax.tick_params(axis="y", length=0)
+    else:
+        ax.set_yticks([])
+    if row_title:
+        ax.set_ylabel(row_title)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title)
     return ax

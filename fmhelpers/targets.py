@@ -13,6 +13,10 @@ with one of three goals (`TARGETS`):
 - "exact": v*(x_t, t) itself (`fm.marginal_velocity`), known in closed form for our board only:
   a ceiling check, not a method.
 
+`minibatch_weights` returns the minibatch target's weights themselves, and `empirical_velocity` is
+the same posterior average with a whole data set as the reference set: the exact v* of a data set,
+the field the loss is minimised by when pi_1 is that data set (notebook 11).
+
 `cfm_loss` and `minibatch_target` check their input; `point_and_goal` is what they share with the
 trainers, which call it on batches they drew themselves (nothing is checked twice in a step).
 """
@@ -23,7 +27,16 @@ from typing import Any, Callable
 
 import torch
 
-from ._checks import as_field, check_choice, check_count, check_field_output, check_generator, check_positive
+from ._checks import (
+    as_field,
+    check_choice,
+    check_count,
+    check_field_output,
+    check_generator,
+    check_points,
+    check_positive,
+    time_column,
+)
 from .distributions import BOARD, Board, check_board
 from .interpolants import Coefficients, Interpolant, check_interpolant
 from .marginal import marginal_velocity
@@ -95,16 +108,97 @@ def minibatch_target(
     return point_and_goal(x_0, x_1, interpolant.coefficients(t), "minibatch", alpha_min=alpha_min)[1]
 
 
+def _posterior_logits(x_t: torch.Tensor, refs: torch.Tensor, c: Coefficients, alpha_min: float) -> torch.Tensor:
+    """log P(X_1 = refs[j] | X_t = x_t[i]) up to a per-row constant, shape (n, m), for a reference set
+    of equally likely x_1: -||x_t - beta x_1^j||^2 / (2 alpha^2) without the term that is the same for
+    every j, (beta x_t . x_1^j - beta^2 ||x_1^j||^2 / 2) / alpha^2, with alpha at least alpha_min."""
+    alpha = c.alpha_t.clamp_min(alpha_min)
+    beta = c.beta_t
+    rows = torch.cat([beta * x_t, -0.5 * beta * beta], dim=1) / alpha.pow(2)
+    cols = torch.cat([refs, refs.pow(2).sum(dim=1, keepdim=True)], dim=1)
+    return rows @ cols.T
+
+
+def minibatch_weights(
+    x_0: torch.Tensor,
+    x_1: torch.Tensor,
+    t: Any,
+    *,
+    interpolant: Interpolant | None = None,
+    alpha_min: float = ALPHA_MIN,
+) -> torch.Tensor:
+    """The weights of `minibatch_target`: w_ij = P(X_1 = x_1^j | X_t = x_t^i) with the batch's x_1 as
+    equally likely references, x_t^i = alpha_t x_0^i + beta_t x_1^i.
+
+    Row i is a probability vector over the batch; its diagonal entry w_ii is the weight on the pair's
+    own endpoint, and 1 / sum_j w_ij^2 is how many references the row effectively averages
+    (`fm.effective_sample_size`).
+
+    Args:
+        x_0, x_1: (n, d) batch of source and target samples, n >= 1.
+        t: a float, or shape (n,) or (n, 1), in [0, 1].
+        alpha_min: a positive floor for alpha_t (as in `minibatch_target`).
+
+    Returns:
+        (n, n) weights in the wider dtype of the inputs; each row sums to 1.
+    """
+    interpolant = check_interpolant(interpolant)
+    alpha_min = check_positive("alpha_min", alpha_min)
+    x_0, x_1, t = interpolant.check_pair(x_0, x_1, t)
+    if len(x_0) == 0:
+        raise ValueError("x_0 must hold at least one point (each row's weights are over the batch)")
+    c = interpolant.coefficients(t)
+    with torch.no_grad():
+        return torch.softmax(_posterior_logits(c.interpolate(x_0, x_1), x_1, c, alpha_min), dim=1)
+
+
+def empirical_velocity(
+    x: torch.Tensor,
+    t: Any,
+    data: torch.Tensor,
+    *,
+    interpolant: Interpolant | None = None,
+    alpha_min: float = ALPHA_MIN,
+) -> torch.Tensor:
+    """The exact marginal velocity v*(x, t) when pi_1 is the data set itself (each row equally likely).
+
+    The posterior of X_1 given X_t = x is a softmax over the rows y_j of `data` with logits
+    -||x - beta_t y_j||^2 / (2 alpha_t^2) (the minibatch target's weights, with every row of `data`
+    as a reference), its mean m(x, t) = sum_j w_j y_j, and v* = (alpha'/alpha) x + gain m (the path's
+    conversion, `Coefficients.velocity`): on the linear path, (m - x) / (1 - t). It is what the flow
+    matching loss is minimised by when its x_1 are drawn from `data`; its flow ends on the rows of
+    `data`. Where alpha_t < alpha_min (t within about 1e-3 of 1 on the linear path) alpha_min is used,
+    so a solver that evaluates at t = 1 gets a finite, steep pull onto the nearest row.
+
+    Args:
+        x: points, shape (n, d); float64 recommended late in time, where the weights are sharp.
+        t: a float, or shape (n,) or (n, 1), in [0, 1].
+        data: the data set, shape (m, d), m >= 1 (cast to x's dtype).
+        interpolant: the path (default linear).
+        alpha_min: a positive floor for alpha_t.
+
+    Returns:
+        (n, d) velocities in x's dtype.
+    """
+    interpolant = check_interpolant(interpolant)
+    alpha_min = check_positive("alpha_min", alpha_min)
+    check_points("x", x, dim=None)
+    check_points("data", data, dim=x.shape[1], min_rows=1)
+    t = time_column(t, x)
+    raw = interpolant.coefficients(t)
+    c = Coefficients(raw.alpha_t.clamp_min(alpha_min), raw.beta_t, raw.d_alpha_t, raw.d_beta_t)
+    data = data.to(x.device, t.dtype)
+    weights = torch.softmax(_posterior_logits(x.to(t.dtype), data, c, alpha_min), dim=1)
+    return c.velocity(x.to(t.dtype), weights @ data).to(x.dtype)
+
+
 @torch.no_grad()
 def _minibatch_goal(x_1: torch.Tensor, x_t: torch.Tensor, u_t: torch.Tensor, c: Coefficients, alpha_min: float,
                     labels: torch.Tensor | None, unlabelled: torch.Tensor | None) -> torch.Tensor:
     raw_alpha = c.alpha_t
     alpha = raw_alpha.clamp_min(alpha_min)
     beta = c.beta_t
-    # log-weights up to a per-row constant: (beta x_t . x_1^j - beta^2 ||x_1^j||^2 / 2) / alpha^2
-    rows = torch.cat([beta * x_t, -0.5 * beta * beta], dim=1) / alpha.pow(2)
-    cols = torch.cat([x_1, x_1.pow(2).sum(dim=1, keepdim=True)], dim=1)
-    logits = rows @ cols.T
+    logits = _posterior_logits(x_t, x_1, c, alpha_min)
     if labels is not None:  # a labelled row averages over the batch's x_1 of its own class only
         other = labels[:, None] != labels[None, :]
         if unlabelled is not None:

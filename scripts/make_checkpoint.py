@@ -9,6 +9,11 @@
     python3 tasks.py checkpoint meanflow     notebook 08's mean flow (fm.MEANFLOW_RECIPE) -> meanflow.pt, and the
                                              same network fitted on exact one-step pairs (fm.fit_one_step, a
                                              diagnostic) -> one_step_fit.pt
+    python3 tasks.py checkpoint digits       notebook 11's judge of 8x8 digits (fm.JUDGE_RECIPE) -> digits_judge.pt,
+                                             the class-conditional flow on them (fm.DIGITS_RECIPE) -> digits.pt, and
+                                             two unconditional flows, with independent and with minibatch-OT pairs
+                                             (fm.DIGITS_INDEPENDENT_RECIPE, fm.DIGITS_OT_RECIPE) -> digits_independent.pt,
+                                             digits_ot.pt
 
 Every recipe is a named one of fmhelpers.recipes; each checkpoint stores it under meta["recipe"].
 """
@@ -71,7 +76,32 @@ def one_step_fit() -> None:
     print(f"saved one_step_fit.pt: pairs {pair_seconds:.1f} s, fit {fit.seconds:.1f} s")
 
 
-GROUPS = {"straight": straight, "meanflow": meanflow}
+def digits() -> None:
+    """Notebook 11's models, both trained on the training split of the digits (`fm.load_digits`): the
+    judge (`fm.train_judge`) and the class-conditional flow, each from its named recipe."""
+    x, y = fm.load_digits("train")
+    x_held, y_held = fm.load_digits("held_out")
+    judge = fm.train_judge(x, y)
+    accuracy = fm.judge_accuracy(judge.model, x_held, y_held)
+    threads = torch.get_num_threads()
+    meta = {"seconds": judge.seconds, "torch": torch.__version__, "threads": threads, "held_out_accuracy": accuracy,
+            "data": "the training split of fm.load_digits (1,258 digits)"}
+    fm.save_checkpoint(FOLDER / "digits_judge.pt", judge.model, recipe=judge.recipe, losses=judge.losses, meta=meta)
+    print(f"saved digits_judge.pt: trained in {judge.seconds:.1f} s, held-out accuracy {accuracy:.3f}")
+    flow = fm.train(fm.ConditionalMLP(**fm.digits.DIGITS_MODEL), fm.DIGITS_RECIPE, data=(x, y))
+    meta = {"seconds": flow.seconds, "torch": torch.__version__, "threads": threads,
+            "data": "the training split of fm.load_digits"}
+    fm.save_checkpoint(FOLDER / "digits.pt", flow.model, recipe=flow.recipe, losses=flow.losses, meta=meta)
+    print(f"saved digits.pt: trained in {flow.seconds:.1f} s")
+    for name, recipe in (("digits_independent.pt", fm.DIGITS_INDEPENDENT_RECIPE), ("digits_ot.pt", fm.DIGITS_OT_RECIPE)):
+        plain = fm.train(fm.VelocityMLP(**fm.digits.UNCONDITIONAL_MODEL), recipe, data=x)
+        meta = {"seconds": plain.seconds, "torch": torch.__version__, "threads": threads,
+                "data": "the training split, without labels"}
+        fm.save_checkpoint(FOLDER / name, plain.model, recipe=plain.recipe, losses=plain.losses, meta=meta)
+        print(f"saved {name}: trained in {plain.seconds:.1f} s")
+
+
+GROUPS = {"straight": straight, "meanflow": meanflow, "digits": digits}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["default"]:

@@ -82,3 +82,17 @@ def test_meanflow_smoke_run_prints_its_table(tmp_path, capsys):
     assert "| - | - |" in printed
     module.main(["--table", "--out", str(tmp_path / "m.json")])
     assert "| reflow (notebook 07 checkpoint), Euler |" in capsys.readouterr().out
+
+
+def test_digits_smoke_run_prints_its_table(tmp_path, capsys):
+    module = _load("digits")
+    out = module.main(["--smoke", "--out", str(tmp_path / "d.json")])
+    printed = capsys.readouterr().out
+    assert "| judged as their label, w = 1 |" in printed and "| guidance w |" in printed
+    assert out["ratio"] > 0 and out["megabytes"] < 5 and len(out["seeds"]) == 2
+    for row in out["seeds"].values():
+        assert 0 <= row["accuracy"] <= 1 and row["frechet"] > 0 and row["frechet_real"] > 0
+        assert row["nearest_exact_max"] < 1e-6 < row["nearest_held_out"]  # the exact field lands on training digits
+    assert set(out["guidance"]) == {"0.0", "1.0", "2.0", "3.0"} and out["notebook_seconds"] is None
+    module.main(["--table", "--out", str(tmp_path / "d.json")])
+    assert capsys.readouterr().out.strip() == module.table(out)

@@ -45,6 +45,8 @@ SOLVED = {  # check -> (solutions file, the solution's names in the order the ch
     "check_meanflow_sampler": ("08", ["my_sample"]),
     "check_divergence_fd": ("09", ["my_divergence"]),
     "check_trig_score": ("09", ["score_at"]),
+    "check_log_odds": ("11", ["log_odds"]),
+    "check_hutchinson": ("11", ["my_hutchinson"]),
 }
 
 
@@ -126,6 +128,22 @@ def _sample_with(model, x, n, same_time=False, unit_step=False):
     return x
 
 
+def _hutchinson_wrong(velocity, x, t, n_probes, generator, *, derivative=True, probe=None):
+    """Hutchinson gone wrong: eps . v without the derivative, or probes that are not centred (uniform in [0, 1))."""
+    x = x.detach().requires_grad_(True)
+    v = velocity(x, torch.full((len(x), 1), float(t), dtype=x.dtype))
+    total = torch.zeros(len(x), dtype=x.dtype)
+    for _ in range(n_probes):
+        eps = (probe(x.shape, generator=generator, dtype=x.dtype) if probe is not None
+               else (torch.randint(0, 2, x.shape, generator=generator) * 2 - 1).to(x.dtype))
+        if derivative:
+            (grad,) = torch.autograd.grad((v * eps).sum(), x, retain_graph=True)
+            total = total + (grad * eps).sum(dim=1)
+        else:
+            total = total + (v * eps).sum(dim=1)
+    return (total / n_probes).detach()
+
+
 def _in_board(x):
     return ((x >= -2) & (x <= 2)).all(dim=1)
 
@@ -178,6 +196,11 @@ WRONG = {
     "check_trig_score": [lambda x, t: (t * _trig_field(x, t) - x) / (1 - t),                      # the linear formula
                          lambda x, t: 2 / math.pi * math.tan(math.pi * t / 2) * _trig_field(x, t) + x,  # sign of x
                          lambda x, t: math.tan(math.pi * t / 2) * _trig_field(x, t) - x],          # no 2 / pi
+    "check_log_odds": [lambda t, d: t * d**2 / (2 * (1 - t)),         # forgot the squares of t and 1 - t
+                       lambda t, d: t**2 * d**2 / (1 - t) ** 2],       # forgot the 1/2
+    "check_hutchinson": [lambda v, x, t, n, g: _hutchinson_wrong(v, x, t, n, g, derivative=False),  # eps . v
+                         lambda v, x, t, n, g: _hutchinson_wrong(v, x, t, n, g, probe=torch.rand),  # uniform probes
+                         lambda v, x, t, n, g: n * _load("solutions_11").my_hutchinson(v, x, t, n, g)],  # summed
 }
 
 
@@ -329,6 +352,35 @@ def test_the_key_test_can_fail(tmp_path):
     assert not _contains("expand the mass, then the d", "ndtr") and _contains("torch.special.ndtr(hi)", "ndtr")
 
 
+def test_the_digits_solutions_pass_and_accept_other_kinds_of_answers(capsys):
+    import numpy as np
+
+    s11 = _load("solutions_11")
+    assert ex.check_log_odds(s11.log_odds) is True
+    assert ex.check_log_odds(lambda t, d: np.float32(s11.log_odds(t, d))) is True  # float32 within 1e-6
+    assert ex.check_log_odds(lambda t, d: torch.tensor(s11.log_odds(t, d))) is True
+    assert ex.check_hutchinson(s11.my_hutchinson) is True
+
+    def gaussian_probes_float32(velocity, x, t, n_probes, generator):  # Gaussian probes are fine too
+        x = x.detach().requires_grad_(True)
+        v = velocity(x, torch.full((len(x), 1), float(t), dtype=x.dtype))
+        total = 0
+        for _ in range(n_probes):
+            eps = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+            (grad,) = torch.autograd.grad((v * eps).sum(), x, retain_graph=True)
+            total = total + (grad * eps).sum(dim=1)
+        return (total / n_probes).float().detach()
+
+    def in_place(velocity, x, t, n_probes, generator):  # moves the points it was given
+        out = s11.my_hutchinson(velocity, x, t, n_probes, generator)
+        x += 1.0
+        return out.numpy()
+
+    assert ex.check_hutchinson(gaussian_probes_float32) is True
+    assert ex.check_hutchinson(in_place) is True
+    assert capsys.readouterr().out.count("correct!") == 6
+
+
 BAD = {  # an answer of the wrong kind is named, not a crash deep inside
     "check_is_black": (lambda: ex.check_is_black(torch.zeros(3)), TypeError, "is_black"),
     "check_gaussian_on_board": (lambda: ex.check_gaussian_on_board(0.4555), TypeError, "gaussian_on_board"),
@@ -349,5 +401,7 @@ BAD = {  # an answer of the wrong kind is named, not a crash deep inside
     "check_decay_straightness": (lambda: ex.check_decay_straightness(0.0655), TypeError, "straightness_decay"),
     "check_decay_identity": (lambda: ex.check_decay_identity("exp", None), TypeError, "vbar_decay"),
     "check_meanflow_sampler": (lambda: ex.check_meanflow_sampler(None), TypeError, "my_sample"),
+    "check_log_odds": (lambda: ex.check_log_odds(2.0), TypeError, "log_odds"),
+    "check_hutchinson": (lambda: ex.check_hutchinson("trace"), TypeError, "my_hutchinson"),
 }
 test_bad_input = table_test(BAD)

@@ -163,6 +163,74 @@ def test_without_noise_on_the_last_step_the_sde_ends_on_its_drift(gen):
     assert torch.allclose(a[-1], a[-2] + 0.1 * drift)
 
 
+# ---- in any dimension, and Hutchinson's estimator ------------------------------------------------
+B = torch.linspace(-1, 1, 100, dtype=torch.float64).reshape(10, 10).sin() + 0.3 * torch.eye(10, dtype=torch.float64)
+
+
+def _tanh_field(x, t):
+    """v(x) = tanh(x) + B x in 10-D: div v = sum_i (1 - tanh(x_i)^2) + trace(B), by hand."""
+    return torch.tanh(x) + x @ B.T
+
+
+def _tanh_divergence(x):
+    return (1 - torch.tanh(x).pow(2)).sum(1) + B.trace()
+
+
+def test_the_gaussian_log_density_in_any_dimension_and_unchanged_in_2d(gen):
+    for d in (1, 2, 5, 64):
+        x = torch.randn(20, d, generator=gen, dtype=torch.float64)
+        want = torch.distributions.MultivariateNormal(torch.zeros(d, dtype=torch.float64),
+                                                      torch.eye(d, dtype=torch.float64)).log_prob(x)
+        assert torch.allclose(fm.gaussian_log_density(x), want, atol=1e-12)
+    x = torch.randn(20, 2, generator=gen)
+    assert torch.equal(fm.gaussian_log_density(x), -0.5 * x.pow(2).sum(dim=1) - math.log(2 * math.pi))
+
+
+def test_the_exact_divergence_in_10d_is_the_formula(gen):
+    x = torch.randn(30, 10, generator=gen, dtype=torch.float64)
+    assert torch.allclose(fm.divergence(_tanh_field, x, 0.5), _tanh_divergence(x), atol=1e-12)
+    wide = fm.VelocityMLP(hidden=16, n_layers=2, dim=10).double()
+    (jacobian,) = [torch.autograd.functional.jacobian(lambda y: wide(y[None], 0.5)[0], p) for p in x[:1]]
+    assert fm.divergence(wide, x[:1], 0.5).item() == pytest.approx(jacobian.trace().item(), abs=1e-12)
+
+
+def test_hutchinson_is_unbiased_with_the_variance_it_should_have(gen):
+    """One Rademacher probe per point on v = A x (div = trace A): the mean over 20,000 points is the
+    trace within 4 standard errors, and the variance is 2 sum_{i != j} S_ij^2, S = (A + A^T) / 2."""
+    x = torch.randn(20_000, 10, generator=gen, dtype=torch.float64)
+    one = fm.divergence(lambda y, t: y @ B.T, x, 0.5, estimator="hutchinson", generator=torch.Generator().manual_seed(0))
+    sym = (B + B.T) / 2
+    variance = 2 * (sym.pow(2).sum() - sym.diagonal().pow(2).sum()).item()
+    assert abs(one.mean().item() - B.trace().item()) < 4 * math.sqrt(variance / len(x))
+    assert one.var().item() == pytest.approx(variance, rel=0.05)
+    # on a nonlinear field, at 8 points, many probes: each estimate within 4 standard errors of the exact value
+    x = torch.randn(8, 10, generator=gen, dtype=torch.float64)
+    many = fm.divergence(_tanh_field, x, 0.5, estimator="hutchinson", n_probes=4000,
+                         generator=torch.Generator().manual_seed(1))
+    assert ((many - _tanh_divergence(x)).abs() < 4 * math.sqrt(variance / 4000) + 0.05).all()
+    # more probes, smaller error; a seeded estimate is reproducible
+    err = [(fm.divergence(_tanh_field, x, 0.5, estimator="hutchinson", n_probes=k, generator=torch.Generator().manual_seed(2))
+            - _tanh_divergence(x)).pow(2).mean().item() for k in (1, 64)]
+    assert err[1] < err[0] / 8
+    again = fm.divergence(_tanh_field, x, 0.5, estimator="hutchinson", n_probes=4000, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(many, again)
+
+
+def test_log_likelihood_in_10d_exact_and_with_hutchinson(gen):
+    """v = A x with A = B / 4: X_t = exp(tA) X_0, a Gaussian; the exact divergence reproduces its
+    log-density, and Hutchinson's estimate (one probe kept along each trajectory) is right on average."""
+    a = B / 4
+    x = torch.randn(4000, 10, generator=gen, dtype=torch.float64)
+    m = torch.linalg.matrix_exp(0.8 * a)
+    want = torch.distributions.MultivariateNormal(torch.zeros(10, dtype=torch.float64), m @ m.T).log_prob(x)
+    exact = fm.log_likelihood(lambda y, t: y @ a.T, x[:50], 0.8, n_steps=16)
+    assert (exact - want[:50]).abs().max() < 1e-6
+    hutch = fm.log_likelihood(lambda y, t: y @ a.T, x, 0.8, n_steps=4, estimator="hutchinson",
+                              generator=torch.Generator().manual_seed(3))
+    gap = hutch - want
+    assert abs(gap.mean().item()) < 4 * gap.std().item() / math.sqrt(len(x)) + 1e-4 and gap.std() > 0.01
+
+
 BAD = {
     "diffusion_noise": (lambda: fm.diffusion_noise("linear"), TypeError, "interpolant"),
     "sample_sde noise(t)": (lambda: fm.sample_sde(fm.VelocityMLP(), GOOD, 2, noise=lambda t: -1.0), ValueError, "noise"),
@@ -170,6 +238,16 @@ BAD = {
                                 ValueError, "noise"),
     "sample_sde denoise_last": (lambda: fm.sample_sde(fm.VelocityMLP(), GOOD, 2, denoise_last=1), TypeError,
                                 "denoise_last"),
+    "divergence estimator": (lambda: fm.divergence(fm.marginal_velocity, GOOD, 0.5, estimator="skilling"), ValueError,
+                             "estimator"),
+    "divergence n_probes": (lambda: fm.divergence(fm.marginal_velocity, GOOD, 0.5, estimator="hutchinson", n_probes=0),
+                            ValueError, "n_probes"),
+    "divergence generator": (lambda: fm.divergence(fm.marginal_velocity, GOOD, 0.5, generator=3), TypeError, "generator"),
+    "divergence model width": (lambda: fm.divergence(fm.VelocityMLP(dim=5), GOOD, 0.5), ValueError, "x"),
+    "log_likelihood estimator": (lambda: fm.log_likelihood(fm.VelocityMLP(), GOOD, 0.5, estimator="exakt"), ValueError,
+                                 "estimator"),
+    "log_likelihood n_probes": (lambda: fm.log_likelihood(fm.VelocityMLP(), GOOD, 0.5, n_probes=-1), ValueError,
+                                "n_probes"),
     "divergence": (lambda: fm.divergence(lambda x, t: x.detach(), GOOD, 0.5), ValueError, "differentiable"),
     "gaussian_log_density": (lambda: fm.gaussian_log_density(INF), ValueError, "x"),
     "log_likelihood": (lambda: fm.log_likelihood(fm.VelocityMLP(), GOOD, 0.0), ValueError, "t"),

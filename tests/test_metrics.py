@@ -104,7 +104,67 @@ def test_straightness_is_kinetic_energy_minus_the_squared_chord(gen):
         float(energy - chord), rel=1e-9)
 
 
+def _with_moments(n, mean, cov, gen):
+    """n points whose sample mean and covariance (divided by n - 1) are exactly `mean` and `cov`."""
+    z = torch.randn(n, len(mean), generator=gen, dtype=torch.float64)
+    z = z - z.mean(0)
+    z = z @ torch.linalg.inv(torch.linalg.cholesky(torch.cov(z.T))).T
+    return mean + z @ torch.linalg.cholesky(cov).T
+
+
+def test_frechet_distance_is_the_closed_form_between_two_gaussians(gen):
+    """For 2 x 2 covariances, tr sqrt(C_a C_b) = sqrt(tr(C_a C_b) + 2 sqrt(det(C_a C_b))) (the eigenvalues
+    of C_a C_b are real and positive): an answer that needs no matrix square root."""
+    mean_a, mean_b = torch.tensor([0.5, -1.0], dtype=torch.float64), torch.tensor([2.0, 0.0], dtype=torch.float64)
+    cov_a = torch.tensor([[2.0, 0.7], [0.7, 1.0]], dtype=torch.float64)
+    cov_b = torch.tensor([[0.5, -0.2], [-0.2, 3.0]], dtype=torch.float64)  # does not commute with cov_a
+    a, b = _with_moments(400, mean_a, cov_a, gen), _with_moments(250, mean_b, cov_b, gen)
+    product = cov_a @ cov_b
+    cross = math.sqrt(product.trace() + 2 * math.sqrt(torch.linalg.det(product)))
+    want = (mean_a - mean_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * cross
+    assert fm.frechet_distance(a, b) == pytest.approx(float(want), rel=1e-9)
+    assert fm.frechet_distance(b, a) == pytest.approx(float(want), rel=1e-9)
+    assert fm.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    # diagonal covariances in 5-D: sum of (sqrt(s_a) - sqrt(s_b))^2 plus the squared distance of the means
+    s_a, s_b = torch.tensor([1.0, 2.0, 0.5, 4.0, 1.0]), torch.tensor([3.0, 2.0, 1.0, 1.0, 0.2])
+    a = _with_moments(300, torch.zeros(5, dtype=torch.float64), torch.diag(s_a).double(), gen)
+    b = _with_moments(300, torch.ones(5, dtype=torch.float64), torch.diag(s_b).double(), gen)
+    want = 5.0 + (s_a.sqrt() - s_b.sqrt()).pow(2).sum().item()
+    assert fm.frechet_distance(a.float(), b) == pytest.approx(want, rel=1e-5)
+
+
+def test_frechet_distance_of_two_samples_of_one_law_shrinks_with_the_sample_size(gen):
+    """The estimate is biased upward by about (a term) / n: why the notebook compares at equal sizes."""
+    small = [fm.frechet_distance(torch.randn(100, 8, generator=gen), torch.randn(100, 8, generator=gen)) for _ in range(5)]
+    large = [fm.frechet_distance(torch.randn(1600, 8, generator=gen), torch.randn(1600, 8, generator=gen)) for _ in range(5)]
+    assert sum(large) < sum(small) / 4
+
+
+def test_nearest_distance_is_the_brute_force_minimum(gen):
+    x, ref = torch.randn(37, 6, generator=gen), torch.randn(23, 6, generator=gen)
+    brute = torch.tensor([[float((a.double() - b.double()).norm()) for b in ref] for a in x], dtype=torch.float64)
+    distance, index = fm.nearest_distance(x, ref, return_index=True, chunk=5)
+    assert torch.allclose(distance, brute.min(1).values) and torch.equal(index, brute.argmin(1))
+    assert fm.nearest_distance(ref[3:9], ref).abs().max() == 0
+
+
+def test_effective_sample_size():
+    uniform, one_hot = torch.full((2, 8), 1 / 8), torch.eye(3)
+    p = 0.2
+    two = torch.tensor([[p, 1 - p, 0.0]], dtype=torch.float64)
+    assert torch.allclose(fm.effective_sample_size(uniform), torch.full((2,), 8.0, dtype=torch.float64))
+    assert torch.equal(fm.effective_sample_size(one_hot), torch.ones(3, dtype=torch.float64))
+    assert fm.effective_sample_size(two).item() == pytest.approx(1 / (p**2 + (1 - p) ** 2))
+
+
 BAD = {
+    "frechet_distance": (lambda: fm.frechet_distance(torch.zeros(1, 3), torch.zeros(4, 3)), ValueError, "a"),
+    "frechet_distance widths": (lambda: fm.frechet_distance(torch.zeros(4, 3), torch.zeros(4, 2)), ValueError, "b"),
+    "nearest_distance": (lambda: fm.nearest_distance(GOOD, EMPTY), ValueError, "reference"),
+    "nearest_distance chunk": (lambda: fm.nearest_distance(GOOD, GOOD, chunk=0), ValueError, "chunk"),
+    "effective_sample_size": (lambda: fm.effective_sample_size(torch.full((2, 2), 0.3)), ValueError, "weights"),
+    "effective_sample_size negative": (lambda: fm.effective_sample_size(torch.tensor([[1.5, -0.5]])), ValueError,
+                                       "weights"),
     "in_support_fraction": (lambda: fm.in_support_fraction(EMPTY), ValueError, "x"),
     "distance_to_board": (lambda: fm.distance_to_board(torch.zeros(3, 2), board=4), TypeError, "board"),
     "sliced_wasserstein": (lambda: fm.sliced_wasserstein(GOOD, GOOD, n_projections=0), ValueError, "n_projections"),
@@ -122,6 +182,8 @@ BAD = {
 }
 test_bad_input = table_test(BAD)
 test_bad_points = points_test({
+    "frechet_distance": lambda bad: fm.frechet_distance(bad, GOOD),
+    "nearest_distance": lambda bad: fm.nearest_distance(GOOD, bad),
     "in_support_fraction": lambda bad: fm.in_support_fraction(bad),
     "distance_to_board": lambda bad: fm.distance_to_board(bad),
     "sliced_wasserstein x": lambda bad: fm.sliced_wasserstein(bad, GOOD),

@@ -77,8 +77,32 @@ def test_trajectories_have_a_legend_and_the_board(gen):
     assert ax.get_legend() is None and not ax.patches
 
 
+def test_digits_are_drawn_as_one_mosaic_ink_black_on_white():
+    x = -torch.ones(12, 64)
+    x[0, 0] = 1.0   # the first image's top-left pixel is ink
+    x[5, 63] = 3.0  # beyond the range: drawn as ink
+    ax = fm.plot_digits(x, n_cols=5, row_labels=["a", "b", "c"], row_title="class", title="digits")
+    image = ax.images[0]
+    canvas = image.get_array()
+    assert canvas.shape == (3 * 9 - 1, 5 * 9 - 1)  # 3 rows of 5 images, one-pixel gaps
+    assert canvas[0, 0] == 1.0 and canvas[9 + 7, 7] == 1.0 and canvas[1, 1] == -1.0
+    assert canvas.mask[8, 0] and canvas.mask[-1, -1]  # a gap, and the empty places after the 12th image
+    assert image.get_cmap()(1.0)[0] < 0.1 < 0.9 < image.get_cmap()(0.0)[0]  # +1 black, -1 white
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"] and ax.get_ylabel() == "class"
+    assert ax.get_title() == "digits"
+    _, axes = plt.subplots(1, 2)
+    assert fm.plot_digits(torch.zeros(4, 6, dtype=torch.float64), axes[1], shape=(2, 3), n_cols=2) is axes[1]
+
+
 TRAJ = torch.zeros(3, 4, 2)
 BAD = {
+    "plot_digits": (lambda: fm.plot_digits(torch.zeros(3, 60)), ValueError, "x"),
+    "plot_digits shape": (lambda: fm.plot_digits(torch.zeros(3, 64), shape=[8, 8]), TypeError, "shape"),
+    "plot_digits n_cols": (lambda: fm.plot_digits(torch.zeros(3, 64), n_cols=0), ValueError, "n_cols"),
+    "plot_digits row_labels": (lambda: fm.plot_digits(torch.zeros(3, 64), n_cols=1, row_labels=[0, 1]), ValueError,
+                               "row_labels"),
+    "plot_digits empty": (lambda: fm.plot_digits(torch.zeros(0, 64)), ValueError, "x"),
+    "plot_digits ax": (lambda: fm.plot_digits(torch.zeros(3, 64), plt.subplots(1, 2)[1]), TypeError, "ax"),
     "ax array": (lambda: fm.plot_samples(GOOD, plt.subplots(1, 2)[1]), TypeError, "ax"),
     "ax string": (lambda: fm.plot_density(fm.checkerboard_density, "left"), TypeError, "ax"),
     "draw_board": (lambda: fm.draw_board(None, board=4), TypeError, "board"),
@@ -130,6 +154,7 @@ BAD = {
 test_bad_input = table_test(BAD)
 test_bad_points = points_test({
     "plot_samples": lambda bad: fm.plot_samples(bad),
+    "plot_digits": lambda bad: fm.plot_digits(bad, shape=(1, 2)),
     "plot_quiver points": lambda bad: fm.plot_quiver(bad, GOOD),
     "plot_quiver vectors": lambda bad: fm.plot_quiver(GOOD, bad),
     "plot_histogram": lambda bad: fm.plot_histogram(bad),

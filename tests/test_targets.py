@@ -162,7 +162,63 @@ def test_the_loss_checks_what_the_model_returns(result, error, word):
     raises_here(lambda: fm.cfm_loss(result, torch.ones(3, 2), torch.ones(3, 2), 0.5), error, word)
 
 
+def test_minibatch_weights_are_the_posterior_of_the_batch_and_make_the_target():
+    g = torch.Generator().manual_seed(12)
+    path = fm.TrigInterpolant()
+    x_0, x_1 = torch.randn(50, 5, generator=g, dtype=torch.float64), torch.randn(50, 5, generator=g, dtype=torch.float64)
+    t = 0.05 + 0.9 * torch.rand(50, 1, generator=g, dtype=torch.float64)
+    w = fm.minibatch_weights(x_0, x_1, t, interpolant=path)
+    a, b, da, db = path.alpha(t), path.beta(t), path.d_alpha(t), path.d_beta(t)
+    x_t = a * x_0 + b * x_1
+    log_w = -((x_t[:, None, :] - b[:, :, None] * x_1[None]) ** 2).sum(-1) / (2 * a**2)
+    assert torch.allclose(w, torch.softmax(log_w, dim=1), atol=1e-12)
+    assert torch.allclose(w.sum(1), torch.ones(50, dtype=torch.float64))
+    # the minibatch target is the w-weighted average of the velocities of the paths x_t -> x_1^j
+    towards = (da / a)[:, :, None] * (x_t[:, None, :] - b[:, :, None] * x_1[None]) + db[:, :, None] * x_1[None]
+    assert torch.allclose(fm.minibatch_target(x_0, x_1, t, interpolant=path), (w[:, :, None] * towards).sum(1), atol=1e-8)
+
+
+def test_the_empirical_field_of_one_point_is_the_path_to_it():
+    """With a single data point y every x_t lies on a path that ends at y: x_0 = (x - beta y) / alpha."""
+    g = torch.Generator().manual_seed(13)
+    y = torch.randn(1, 7, generator=g, dtype=torch.float64)
+    x = torch.randn(20, 7, generator=g, dtype=torch.float64)
+    for path in (fm.LinearInterpolant(), fm.TrigInterpolant()):
+        for t in (0.0, 0.3, 0.8):
+            tt = torch.tensor(t, dtype=torch.float64)
+            a, b, da, db = path.alpha(tt), path.beta(tt), path.d_alpha(tt), path.d_beta(tt)
+            want = da * (x - b * y) / a + db * y
+            assert torch.allclose(fm.empirical_velocity(x, t, y, interpolant=path), want, atol=1e-10)
+
+
+def test_the_empirical_field_of_many_board_samples_is_close_to_the_exact_field():
+    """Monte Carlo: v* of 40,000 samples of the board against the closed form of the board's v*."""
+    g = torch.Generator().manual_seed(14)
+    data = fm.sample_checkerboard(40_000, generator=g).double()
+    x = fm.sample_gaussian(200, generator=g).double() * 1.5
+    for t in (0.3, 0.7):
+        error = (fm.empirical_velocity(x, t, data) - fm.marginal_velocity(x, t)).norm(dim=1)
+        assert error.median() < 0.03 and error.max() < 0.2
+
+
+def test_the_flow_of_the_empirical_field_ends_on_the_data():
+    g = torch.Generator().manual_seed(15)
+    data = torch.randn(30, 10, generator=g, dtype=torch.float64)
+    x_1 = fm.euler(lambda x, t: fm.empirical_velocity(x, t, data), torch.randn(100, 10, generator=g, dtype=torch.float64), 20)
+    assert fm.nearest_distance(x_1, data).max() < 1e-6
+    # so does midpoint; a solver that evaluates at t = 1 (RK4) gets a finite field there (alpha_min)
+    start = torch.randn(50, 10, generator=g, dtype=torch.float64)
+    assert fm.nearest_distance(fm.midpoint(lambda x, t: fm.empirical_velocity(x, t, data), start, 20), data).max() < 1e-6
+    assert fm.nearest_distance(fm.rk4(lambda x, t: fm.empirical_velocity(x, t, data), start, 20), data).max() < 0.1
+
+
 BAD = {
+    "minibatch_weights": (lambda: fm.minibatch_weights(EMPTY, EMPTY, 0.5), ValueError, "x_0"),
+    "minibatch_weights shapes": (lambda: fm.minibatch_weights(GOOD, torch.zeros(3, 2), 0.5), ValueError, "x_0 and x_1"),
+    "empirical_velocity": (lambda: fm.empirical_velocity(GOOD, 0.5, torch.zeros(4, 3)), ValueError, "data"),
+    "empirical_velocity empty data": (lambda: fm.empirical_velocity(GOOD, 0.5, EMPTY), ValueError, "data"),
+    "empirical_velocity alpha_min": (lambda: fm.empirical_velocity(GOOD, 0.5, GOOD, alpha_min=0.0), ValueError,
+                                     "alpha_min"),
     "cfm_loss": (lambda: fm.cfm_loss(lambda x, t: x, GOOD, GOOD, 0.5, target="oracle"), ValueError, "target"),
     "cfm_loss empty batch": (lambda: fm.cfm_loss(lambda x, t: x, EMPTY, EMPTY, 0.5), ValueError, "x_0"),  # was NaN
     "minibatch_target": (lambda: fm.minibatch_target(GOOD, GOOD, 0.5, alpha_min=-1.0), ValueError, "alpha_min"),
@@ -172,9 +228,14 @@ BAD = {
 test_bad_input = table_test(BAD)
 test_bad_points = points_test({
     "minibatch_target": lambda bad: fm.minibatch_target(bad, GOOD, 0.5),
+    "minibatch_weights": lambda bad: fm.minibatch_weights(GOOD, bad, 0.5),
+    "empirical_velocity x": lambda bad: fm.empirical_velocity(bad, 0.5, GOOD),
+    "empirical_velocity data": lambda bad: fm.empirical_velocity(GOOD, 0.5, bad),
     "cfm_loss": lambda bad: fm.cfm_loss(fm.VelocityMLP(hidden=8, n_layers=1), GOOD, bad, 0.5),
 })
 test_bad_times = times_test({
     "minibatch_target": lambda t: fm.minibatch_target(GOOD, GOOD, t),
+    "minibatch_weights": lambda t: fm.minibatch_weights(GOOD, GOOD, t),
+    "empirical_velocity": lambda t: fm.empirical_velocity(GOOD, t, GOOD),
     "cfm_loss": lambda t: fm.cfm_loss(fm.VelocityMLP(hidden=8, n_layers=1), GOOD, GOOD, t),
 })
