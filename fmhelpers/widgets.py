@@ -161,7 +161,8 @@ def steps_slider(
 ) -> SliderView:
     """A slider for the number of solver steps T over precomputed results {T: result}.
 
-    draw(ax, results[T], T) shows one; extra keyword arguments go to `SliderView`.
+    draw(ax, results[T], T) shows one; extra keyword arguments go to `SliderView` (`description`, the
+    slider's label, is "T" unless given: "N" for network evaluations, say).
     """
     _check_results("results", results, "{T: result}")
     check_callable("draw", draw, "draw(ax, result, T)")
@@ -169,8 +170,9 @@ def steps_slider(
     for n in steps:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"results must be keyed by step counts T >= 1, got {n!r}")
-    return SliderView(steps, lambda ax, n: draw(ax, results[n], n), readout=readout or (lambda n: f"T = {n}"),
-                      description="T", **kwargs)
+    description = kwargs.pop("description", "T")
+    return SliderView(steps, lambda ax, n: draw(ax, results[n], n), readout=readout or (lambda n: f"{description} = {n}"),
+                      description=description, **kwargs)
 
 
 def _check_results(name: str, results: Any, form: str) -> None:

@@ -96,3 +96,12 @@ def test_digits_smoke_run_prints_its_table(tmp_path, capsys):
     assert set(out["guidance"]) == {"0.0", "1.0", "2.0", "3.0"} and out["notebook_seconds"] is None
     module.main(["--table", "--out", str(tmp_path / "d.json")])
     assert capsys.readouterr().out.strip() == module.table(out)
+
+
+def test_exercises_smoke_run_times_a_check_and_the_homework_runs(capsys):
+    module = _load("exercises")
+    assert module.main(["--smoke", "--only", "check_is_black"]) == 0
+    printed = capsys.readouterr().out
+    assert "| 01.1 | `check_is_black` |" in printed and "| yes |" in printed
+    assert "04.1: section 3's loop regressing on x_1, 20 iterations" in printed
+    assert "time_sampling='late'" in printed

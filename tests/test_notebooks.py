@@ -34,9 +34,11 @@ def test_anatomy(name):
     nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
-    for heading in ("**Learning goals.**", "## Setup", "## Summary", "## Exercises"):
+    for heading in ("**Learning goals.**", "## Setup", "## Summary", "## Exercises", "## Further reading"):
         assert heading in markdown, heading
-    assert markdown.index("## Summary") < markdown.index("## Exercises")
+    assert markdown.index("## Summary") < markdown.index("## Exercises") < markdown.index("## Further reading")
+    numbered = [int(n) for n in re.findall(r"^## (\d+)\. ", markdown, flags=re.M)]
+    assert numbered == list(range(1, len(numbered) + 1)), f"sections numbered {numbered}"
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert max(len(c.source.splitlines()) for c in code) <= 20
     assert sum("fm.exercises.check_" in c.source for c in code) >= 2

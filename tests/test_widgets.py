@@ -37,6 +37,8 @@ def test_steps_slider_with_readout_and_two_panels():
     assert view.label.value == "<b>T = 8</b>" and seen == [2, 8]
     view.slider.value = 1
     assert seen == [2, 8]  # cached: no second drawing
+    evaluations = steps_slider(results, draw, description="N", ncols=2)
+    assert evaluations.slider.description == "N" and evaluations.label.value == "N = 1"
 
 
 def test_draw_all_draws_every_position_and_names_a_broken_one():
