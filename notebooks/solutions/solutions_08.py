@@ -12,10 +12,11 @@ ANSWERS = {
             "(1 - (1 + h) e^{-h}) / h^2; together x (e^{-h} + h - 1) / h^2 (x / 2 as h -> 0). Then "
             "v + h d/dt vbar = -x + x (e^{-h} + h - 1) / h = x (e^{-h} - 1) / h = vbar: the identity holds "
             "exactly. The partial derivative alone, -x phi'(h), misses the transport term and fails it.",
-    "08.2": "No: with the exact average velocity one jump already lands on X_1, and N jumps compose N exact "
-            "pieces of the same trajectory (X_{k+1} = X_k + (1/N) vbar(X_k, k/N, (k+1)/N) is exact for each k), "
-            "so every N gives the same X_1. More jumps help a learned vbar_theta only because each short "
-            "interval is closer to s = t, where the network is anchored by plain flow matching.",
+    "08.2": "X_s = x + (s - t) vbar(x, t, s), applied on [k/N, (k+1)/N] for k = 0, ..., N-1. With the exact "
+            "average velocity, no: one jump already lands on X_1, and N jumps compose N exact pieces of the same "
+            "trajectory, so every N gives the same X_1. With the learned vbar_theta, section 4 shows more jumps "
+            "raising the share on the board a little (0.958 at N = 1 to 0.966 at N = 8) but not sliced W2 "
+            "(0.032 to 0.035): the errors of several jumps add up as well as shrink.",
 }
 
 
