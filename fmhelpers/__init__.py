@@ -36,6 +36,7 @@ from .distributions import (
 from .interpolants import INTERPOLANTS, Coefficients, Interpolant, LinearInterpolant, TrigInterpolant
 from .marginal import (
     continuity_terms,
+    marginal_cell_fields,
     marginal_cell_weights,
     marginal_density,
     marginal_posterior_mean,
