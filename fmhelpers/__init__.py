@@ -13,7 +13,7 @@ The modules, from the ground up (an import only goes down this list; tests/test_
     couplings      which x_1 goes with each x_0, and the one batch draw of every trainer
     recipes        every choice of a training run, and the named recipes
     training       the one training loop (fit) and the flow trainer (train)
-    reflow, meanflow, likelihood            methods built on the above
+    reflow, meanflow, likelihood, guidance  methods built on the above
     metrics, plotting, widgets, checkpoints, exercises   tools that look at results
 
 Everything public is importable from the top: `import fmhelpers as fm`. `fm.widgets` (sliders,
@@ -50,6 +50,7 @@ from .couplings import COUPLINGS, couple, draw_batch, ot_permutation, pairing
 from .recipes import (
     CONDITIONAL_TARGET_RECIPE,
     DEFAULT_RECIPE,
+    GUIDANCE_RECIPE,
     INDEPENDENT_MEANFLOW_RECIPE,
     MEANFLOW_RECIPE,
     ONE_STEP_FIT_RECIPE,
@@ -79,7 +80,16 @@ from .likelihood import (
     sample_sde,
     score_from_velocity,
 )
+from .guidance import (
+    class_density,
+    class_score,
+    class_velocity,
+    guided_field,
+    guided_velocity,
+    sample_class,
+)
 from .metrics import (
+    class_scores,
     count_crossings,
     distance_to_board,
     histogram_tv,

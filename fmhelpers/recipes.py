@@ -333,9 +333,16 @@ INDEPENDENT_MEANFLOW_RECIPE = MEANFLOW_RECIPE.replace(
 # The one-step fit of notebook 08 (a diagnostic): the independent recipe's optimiser budget.
 ONE_STEP_FIT_RECIPE = INDEPENDENT_MEANFLOW_RECIPE.optimiser()
 
+# The conditional model of notebook 10: the default recipe for an fm.ConditionalMLP trained on the
+# board's labels (the black cell of x_1), a fifth of each batch with its label dropped to "no label"
+# (so one network gives v(x, t | c) and v(x, t)); the minibatch target averages each labelled row
+# over the batch's x_1 of its own class (benchmarks/README.md, "Guidance").
+GUIDANCE_RECIPE = DEFAULT_RECIPE.replace(label_dropout=0.2)
+
 RECIPES: dict[str, Optimiser] = {
     "default": DEFAULT_RECIPE, "writeup": WRITEUP_RECIPE, "conditional_target": CONDITIONAL_TARGET_RECIPE,
     "ot": OT_RECIPE, "reflow": REFLOW_RECIPE, "meanflow": MEANFLOW_RECIPE,
     "independent_meanflow": INDEPENDENT_MEANFLOW_RECIPE, "one_step_fit": ONE_STEP_FIT_RECIPE,
+    "guidance": GUIDANCE_RECIPE,
 }
 _DEFAULT_NAMES = {Recipe: "DEFAULT_RECIPE", MeanFlowRecipe: "MEANFLOW_RECIPE", Optimiser: "ONE_STEP_FIT_RECIPE"}
