@@ -348,3 +348,42 @@ def check_meanflow_sampler(my_sample: Callable[..., torch.Tensor]) -> bool | Non
         return None
     ok = all(_close(g, meanflow_sample(model, x_0, n), 1e-5) for g, n in zip(got, (1, 3)))
     return _verdict("08.2", ok, "each step jumps from t_k = k/N to s = (k+1)/N with u(x, t_k, s) times 1/N")
+
+
+# ---- 10 guidance ---------------------------------------------------------------------------------
+def check_guided_at_start(guided_at_start: Callable[..., torch.Tensor]) -> bool | None:
+    """10.1: guided_at_start(x, c, w) = the exact guided field v_w(x, 0 | c) of the linear path, at
+    t = 0, for an int class c and a float weight w; checked on three classes (a corner, an edge and
+    a centre cell) and four weights against `fm.guided_velocity`, so an answer that ignores w, or
+    that scales the whole class field by w, is refused."""
+    from .guidance import guided_velocity
+
+    check_callable("guided_at_start", guided_at_start, "guided_at_start(x, c, w)")
+    x = _points(60, seed=11).double()
+    cases = [(c, w) for c in (1, 2, 3) for w in (0.0, 1.0, 2.0, 4.0)]
+    ran, got = _run("10.1", lambda: [guided_at_start(x.clone(), c, w) for c, w in cases])  # copies: in place is fine
+    if ran is None:
+        return None
+    ok = all(_close(g, guided_velocity(x, 0.0, c, w), 1e-6) for g, (c, w) in zip(got, cases))
+    return _verdict("10.1", ok, "at t = 0, X_t = X_0 says nothing about X_1: each field aims at the mean of its "
+                                "target (the centre of cell c, or the mean of the whole board)")
+
+
+def check_class_field(class_field: Callable[..., torch.Tensor]) -> bool | None:
+    """10.2: class_field(x, t, c) = v*(x, t | c) on the linear path, from the posterior of X_1 restricted
+    to cell c (without fm.class_velocity or the cell= keyword), to 1e-5, at t = 0.3 and 0.5 for two
+    classes, on float64 points of [-2.4, 2.4]^2: there the plain difference of normal CDFs keeps
+    enough digits (later, far points sit so deep in a tail that Phi(hi) - Phi(lo) rounds to 0; the
+    package works in log space). The Gaussian mean x / t without the cell, and the cell's centre as
+    the posterior mean, are refused."""
+    from .marginal import marginal_velocity
+
+    check_callable("class_field", class_field, "class_field(x, t, c)")
+    x = (_points(200, seed=12) * 0.8).double()
+    cases = [(t, c) for t in (0.3, 0.5) for c in (1, 4)]
+    ran, got = _run("10.2", lambda: [class_field(x.clone(), t, c) for t, c in cases])
+    if ran is None:
+        return None
+    ok = all(_close(g, marginal_velocity(x, t, cell=c), 1e-5) for g, (t, c) in zip(got, cases))
+    return _verdict("10.2", ok, "per axis, X_1 given X_t = x and c is N(x / t, ((1 - t) / t)^2) restricted to the "
+                                "cell's side; v* = (E[X_1 | x, c] - x) / (1 - t)")

@@ -46,7 +46,10 @@ def test_solutions_pass_their_checks(capsys):
     s8 = _load("solutions_08")
     assert ex.check_decay_average(s8.u_decay) is True
     assert ex.check_meanflow_sampler(s8.my_sample) is True
-    assert capsys.readouterr().out.count("correct!") == 18
+    s10 = _load("solutions_10")
+    assert ex.check_guided_at_start(s10.guided_at_start) is True
+    assert ex.check_class_field(s10.class_field) is True
+    assert capsys.readouterr().out.count("correct!") == 20
 
 
 def test_unsolved_and_wrong_answers(capsys):
@@ -155,6 +158,10 @@ WRONG = {
     "check_straightness": [lambda v, x, n: 0.0, "only t = 0"],
     "check_decay_average": [lambda x, t, s: -x, lambda x, t, s: x * (math.exp(-(s - t)) - 1)],
     "check_meanflow_sampler": ["instantaneous", "whole steps"],
+    "check_guided_at_start": [lambda x, c, w: fm.black_cells()[c] + 0.5 - x,              # ignores w
+                              lambda x, c, w: w * (fm.black_cells()[c] + 0.5 - x)],       # scales the class field
+    "check_class_field": [lambda x, t, c: x / t,                                           # the Gaussian, no cell
+                          lambda x, t, c: (fm.black_cells()[c] + 0.5 - x) / (1 - t)],     # the cell's centre
 }
 
 
@@ -212,6 +219,13 @@ def test_a_correct_sampler_written_in_place_is_accepted(capsys):
     assert ex.check_euler(euler_in_place) is True
     assert ex.check_meanflow_sampler(meanflow_in_place) is True
 
+    def guided_in_place(x, c, w):
+        x.mul_(-1)
+        x += w * (fm.black_cells()[c] + 0.5)
+        return x
+
+    assert ex.check_guided_at_start(guided_in_place) is True
+
 
 def test_answers_of_an_awkward_kind_are_judged_not_crashed(capsys):
     assert ex.check_late_times(lambda n, g: torch.randint(0, 2, (n, 1), generator=g)) is False  # integers: crashed
@@ -244,7 +258,10 @@ def test_exercise_checks_accept_float64_numpy_and_python_numbers(capsys):
     assert ex.check_euler(lambda v, x, n: fm.euler(v, x.double(), n)) is True
     assert ex.check_loss(lambda m, a, b, t: fm.cfm_loss(m, a.double(), b.double(), t.double())) is True
     assert ex.check_variance(lambda t: np.float32((1 - t) ** 2 + t**2 * 4 / 3)) is True
-    assert capsys.readouterr().out.count("correct!") == 6
+    s10 = _load("solutions_10")
+    assert ex.check_guided_at_start(lambda x, c, w: s10.guided_at_start(x, c, w).float().numpy()) is True
+    assert ex.check_class_field(lambda x, t, c: s10.class_field(x, t, c).float()) is True
+    assert capsys.readouterr().out.count("correct!") == 8
     with pytest.raises(TypeError, match="fraction.*single number"):
         ex.check_gaussian_on_board("0.3")
 
@@ -268,5 +285,7 @@ BAD = {  # an answer of the wrong kind is named, not a crash deep inside
     "check_straightness": (lambda: ex.check_straightness(0.0), TypeError, "my_straightness"),
     "check_decay_average": (lambda: ex.check_decay_average("exp"), TypeError, "u_decay"),
     "check_meanflow_sampler": (lambda: ex.check_meanflow_sampler(None), TypeError, "my_sample"),
+    "check_guided_at_start": (lambda: ex.check_guided_at_start(2.0), TypeError, "guided_at_start"),
+    "check_class_field": (lambda: ex.check_class_field("v*"), TypeError, "class_field"),
 }
 test_bad_input = table_test(BAD)
