@@ -8,6 +8,7 @@
                                       outputs and slider pictures (what nbval then compares); no number: all
     python3 tasks.py bench            build .venv if missing, run the training/speed benchmark
     python3 tasks.py bench likelihood build .venv if missing, measure notebook 09's likelihood numbers
+    python3 tasks.py bench guidance   build .venv if missing, measure notebook 10's guidance numbers
     python3 tasks.py checkpoint       build .venv if missing, retrain the model the notebooks load
 
 The environment is rebuilt when requirements/classroom.txt or pyproject.toml change.
@@ -151,13 +152,15 @@ def _has_slider(path: Path) -> bool:
 
 
 def bench() -> int:
-    """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's; `bench meanflow`: notebook 08's."""
+    """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's; `bench meanflow`: notebook 08's; `bench guidance`: notebook 10's."""
     if sys.argv[2:3] == ["likelihood"]:
         return run("benchmarks/likelihood.py", *sys.argv[3:])
     if sys.argv[2:3] == ["straight"]:
         return run("benchmarks/straight.py", *sys.argv[3:])
     if sys.argv[2:3] == ["meanflow"]:
         return run("benchmarks/meanflow.py", *sys.argv[3:])
+    if sys.argv[2:3] == ["guidance"]:
+        return run("benchmarks/guidance.py", *sys.argv[3:])
     return run("benchmarks/benchmark.py", *sys.argv[2:])
 
 

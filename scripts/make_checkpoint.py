@@ -9,6 +9,8 @@
     python3 tasks.py checkpoint meanflow     notebook 08's mean flow (fm.MEANFLOW_RECIPE) -> meanflow.pt, and the
                                              same network fitted on exact one-step pairs (fm.fit_one_step, a
                                              diagnostic) -> one_step_fit.pt
+    python3 tasks.py checkpoint guidance     notebook 10's conditional network (fm.ConditionalMLP, fm.GUIDANCE_RECIPE:
+                                             labels = the black cell of x_1, 40 % of them dropped) -> guidance.pt
 
 Every recipe is a named one of fmhelpers.recipes; each checkpoint stores it under meta["recipe"].
 """
@@ -65,7 +67,16 @@ def meanflow() -> None:
     print(f"saved one_step_fit.pt: pairs {pair_seconds:.1f} s, fit {fit.seconds:.1f} s")
 
 
-GROUPS = {"straight": straight, "meanflow": meanflow}
+def guidance() -> None:
+    """Notebook 10's conditional network: one set of weights for v(x, t | c) and, with the "no label"
+    class, v(x, t)."""
+    result = fm.train(fm.ConditionalMLP(), fm.GUIDANCE_RECIPE)
+    meta = {"seconds": result.seconds, "torch": torch.__version__}
+    fm.save_checkpoint(FOLDER / "guidance.pt", result.model, recipe=result.recipe, losses=result.losses, meta=meta)
+    print(f"saved guidance.pt: trained in {result.seconds:.1f} s")
+
+
+GROUPS = {"straight": straight, "meanflow": meanflow, "guidance": guidance}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["default"]:
