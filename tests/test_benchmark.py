@@ -82,3 +82,16 @@ def test_meanflow_smoke_run_prints_its_table(tmp_path, capsys):
     assert "| - | - |" in printed
     module.main(["--table", "--out", str(tmp_path / "m.json")])
     assert "| reflow (notebook 07 checkpoint), Euler |" in capsys.readouterr().out
+
+
+def test_guidance_smoke_run_prints_its_table(tmp_path, capsys):
+    module = _load("guidance")
+    out = module.main(["--smoke", "--out", str(tmp_path / "g.json")])
+    printed = capsys.readouterr().out
+    assert "| 2 | exact (midpoint, 4 steps) |" in printed and "| 4 | learned (Euler, T = 5) |" in printed
+    assert set(out["learned"]) == set(out["exact"]) == {"0.0", "0.5", "1.0", "2.0", "4.0"}
+    assert all(e < 1e-6 for e in out["identity"].values())  # the identity is exact, even on the smoke grid
+    assert out["exact"]["1.0"]["own_cell"] > 0.9 and out["ratio"] > 0
+    assert "**not met**" in printed  # 10 training steps are far from the goals
+    module.main(["--table", "--out", str(tmp_path / "g.json")])
+    assert capsys.readouterr().out.strip() == module.table(out)
