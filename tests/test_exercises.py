@@ -289,3 +289,24 @@ BAD = {  # an answer of the wrong kind is named, not a crash deep inside
     "check_class_field": (lambda: ex.check_class_field("v*"), TypeError, "class_field"),
 }
 test_bad_input = table_test(BAD)
+
+
+def test_the_keys_of_an_exercise_are_not_given_away_before_it():
+    """Each solutions file with KEYS names, for each exercise, a string central to its answer: it is in
+    the worked solution and in no cell of the notebook up to the exercise's own text."""
+    import nbformat
+
+    for path in sorted(SOLUTIONS.glob("solutions_*.py")):
+        module = _load(path.stem)
+        keys = getattr(module, "KEYS", None)
+        if keys is None:
+            continue
+        number = path.stem.split("_")[1]
+        (notebook,) = (SOLUTIONS.parent).glob(f"{number}_*.ipynb")
+        cells = nbformat.read(notebook, as_version=4).cells
+        source = path.read_text()
+        for exercise, key in keys.items():
+            assert key in source, (exercise, key)
+            text = next(i for i, c in enumerate(cells) if f"**{exercise}**" in c.source)  # the exercise's own text
+            assert not any(key in c.source for c in cells[:text + 1]), (exercise, key)
+        assert set(getattr(module, "ANSWERS", {})) <= set(keys)

@@ -8,16 +8,16 @@ KEYS = {"10.1": "w * centre", "10.2": "phi(lo) - phi(hi)"}
 
 ANSWERS = {
     "10.1": (
-        "At t = 0, X_t = X_0 is independent of X_1, so every field is the mean of its target minus x: "
-        "v*(x, 0 | c) = centre_c - x and v*(x, 0) = (mean of the eight centres) - x = -x, since the black "
-        "cells are placed symmetrically about the origin. Hence v_w(x, 0 | c) = -x + w (centre_c - 0) = "
-        "w centre_c - x: guidance moves the point every sample is first aimed at from the cell's centre to "
-        "w times it. For w = 4 that point lies outside the board for every class (|centre_c| >= 0.71, "
-        "so |4 centre_c| >= 2.8, beyond the board's corners at distance 2.83 only for the two centre "
-        "cells, whose point (2, -2) or (-2, 2) is a corner of the board): early in the flow the samples are "
-        "thrown toward and past the far side of their cell, away from the rest of the board, and the "
-        "later field has to bring them back in; the samples end up piled where the class is most "
-        "distinguishable from the others instead of uniform on the cell."
+        "At t = 0, X_t = X_0 is independent of X_1, so each exact field is the mean of its target minus x: "
+        "v*(x, 0 | c) = centre_c - x, and v*(x, 0) = -x because the eight centres average to (0, 0). Hence "
+        "v_w(x, 0 | c) = w centre_c - x: guidance first aims every sample at w times its cell's centre instead of "
+        "the centre itself. For w = 4 that point is far off the board for the corner and edge cells ((6, -6) for "
+        "class 1, (-2, -6) for class 0) and is a corner of the board, (2, -2) or (-2, 2), for the two middle cells. "
+        "So from the start guidance throws the samples of the outer cells outward, beyond their cell and away from "
+        "the rest of the board, which fits where section 4 finds them: in the outer corners and against the outer "
+        "edges. It does not explain the middle cells, whose samples end in the middle of their cell: that is "
+        "decided later, when the class posterior p_t(c | x) has a top there and guidance climbs to it (the figure "
+        "of section 4 at t = 0.6)."
     ),
 }
 
