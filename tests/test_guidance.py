@@ -84,12 +84,12 @@ def test_the_density_of_a_class_by_monte_carlo(gen):
 
 
 def test_the_guided_flow_with_weight_one_carries_the_gaussian_to_its_cell():
-    c = torch.arange(8).repeat_interleave(60)
+    c = torch.arange(8).repeat_interleave(40)
     x_0 = fm.sample_gaussian(len(c), generator=torch.Generator().manual_seed(0)).double()
-    x_1 = fm.midpoint(lambda x, t: fm.guided_velocity(x, t, c, 1.0), x_0, 40)
+    x_1 = fm.midpoint(lambda x, t: fm.guided_velocity(x, t, c, 1.0), x_0, 25)
     scores = fm.class_scores(x_1, c, generator=torch.Generator().manual_seed(1))
     assert scores["own_cell"] == 1.0 and scores["off_board"] == 0.0
-    assert abs(scores["centre_distance"] - 0.3826) < 0.03  # uniform on the cell: E|U|, U uniform on [-1/2, 1/2]^2
+    assert abs(scores["centre_distance"] - 0.3826) < 0.04  # uniform on the cell: E|U|, U uniform on [-1/2, 1/2]^2
 
 
 def test_sample_class_is_uniform_on_its_cell(gen):
@@ -118,11 +118,11 @@ def test_the_guided_field_of_a_network_combines_its_two_outputs(gen):
 
 
 def test_class_scores_of_exact_samples_and_of_the_whole_board(gen):
-    c = torch.arange(8).repeat(250)
-    exact = fm.class_scores(fm.sample_class(2000, c, generator=gen), c, generator=gen)
+    c = torch.arange(8).repeat(150)
+    exact = fm.class_scores(fm.sample_class(1200, c, generator=gen), c, generator=gen)
     assert exact["own_cell"] == exact["black"] == 1.0 and exact["off_board"] == 0.0
-    assert abs(exact["centre_distance"] - 0.3826) < 0.01 and exact["sliced_w2"] < 0.06
-    board = fm.class_scores(fm.sample_checkerboard(4000, generator=gen), 2, generator=gen)
+    assert abs(exact["centre_distance"] - 0.3826) < 0.015 and exact["sliced_w2"] < 0.08
+    board = fm.class_scores(fm.sample_checkerboard(3000, generator=gen), 2, generator=gen)
     assert abs(board["own_cell"] - 1 / 8) < 0.02 and board["sliced_w2"] > 1.0
     far = fm.class_scores(torch.tensor([[3.0, 0.0], [-1.5, -1.5], [-0.5, -1.5]]), 0, generator=gen)
     assert far["off_board"] == pytest.approx(1 / 3) and far["black"] == pytest.approx(1 / 3)
