@@ -8,6 +8,7 @@
                                       outputs and slider pictures (what nbval then compares); no number: all
     python3 tasks.py bench            build .venv if missing, run the training/speed benchmark
     python3 tasks.py bench likelihood build .venv if missing, measure notebook 09's likelihood numbers
+    python3 tasks.py bench guidance   build .venv if missing, measure notebook 10's guidance numbers
     python3 tasks.py bench digits     build .venv if missing, measure notebook 11's digits (time, judge, memorisation)
     python3 tasks.py bench exercises  build .venv if missing, time every exercise's check with its worked solution
     python3 tasks.py checkpoint       build .venv if missing, retrain the model the notebooks load
@@ -177,13 +178,15 @@ def _has_slider(path: Path) -> bool:
 
 def bench() -> int:
     """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's;
-    `bench meanflow`: notebook 08's; `bench digits`: notebook 11's; `bench exercises`: homework compute times."""
+    `bench meanflow`: notebook 08's; `bench guidance`: notebook 10's; `bench digits`: notebook 11's; `bench exercises`: homework compute times."""
     if sys.argv[2:3] == ["likelihood"]:
         return run("benchmarks/likelihood.py", *sys.argv[3:])
     if sys.argv[2:3] == ["straight"]:
         return run("benchmarks/straight.py", *sys.argv[3:])
     if sys.argv[2:3] == ["meanflow"]:
         return run("benchmarks/meanflow.py", *sys.argv[3:])
+    if sys.argv[2:3] == ["guidance"]:
+        return run("benchmarks/guidance.py", *sys.argv[3:])
     if sys.argv[2:3] == ["digits"]:
         return run("benchmarks/digits.py", *sys.argv[3:])
     if sys.argv[2:3] == ["exercises"]:

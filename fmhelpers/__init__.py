@@ -13,8 +13,8 @@ The modules, from the ground up (an import only goes down this list; tests/test_
     couplings      which x_1 goes with each x_0, and the one batch draw of every trainer
     recipes        every choice of a training run, and the named recipes
     training       the one training loop (fit) and the flow trainer (train)
-    reflow, meanflow, likelihood            methods built on the above
-    digits         real data in 64 dimensions: the 8x8 digits, their judge, guided sampling
+    reflow, meanflow, likelihood, guidance  methods built on the above
+    digits         real data in 64 dimensions: the 8x8 digits and their judge
     metrics, plotting, widgets, checkpoints, exercises   tools that look at results
 
 Everything public is importable from the top: `import fmhelpers as fm`. `fm.widgets` (sliders,
@@ -37,6 +37,7 @@ from .distributions import (
 from .interpolants import INTERPOLANTS, Coefficients, Interpolant, LinearInterpolant, TrigInterpolant
 from .marginal import (
     continuity_terms,
+    marginal_cell_fields,
     marginal_cell_weights,
     marginal_density,
     marginal_posterior_mean,
@@ -61,6 +62,7 @@ from .recipes import (
     DIGITS_INDEPENDENT_RECIPE,
     DIGITS_OT_RECIPE,
     DIGITS_RECIPE,
+    GUIDANCE_RECIPE,
     INDEPENDENT_MEANFLOW_RECIPE,
     JUDGE_RECIPE,
     MEANFLOW_RECIPE,
@@ -93,8 +95,17 @@ from .likelihood import (
     sample_sde,
     score_from_velocity,
 )
-from .digits import guided_field, judge_accuracy, load_digits, matching_rows, train_judge
+from .digits import judge_accuracy, load_digits, matching_rows, train_judge
+from .guidance import (
+    class_density,
+    class_score,
+    class_velocity,
+    guided_field,
+    guided_velocity,
+    sample_class,
+)
 from .metrics import (
+    class_scores,
     count_crossings,
     distance_to_board,
     effective_sample_size,

@@ -1,5 +1,6 @@
-"""Real data in 64 dimensions: scikit-learn's 8x8 handwritten digits (notebook 11), the judge that
-scores generated digits, and guided sampling from a conditional flow.
+"""Real data in 64 dimensions: scikit-learn's 8x8 handwritten digits (notebook 11), and the judge that
+scores generated digits (guided sampling from a conditional flow is `fm.guided_field`, which works
+for any `fm.ConditionalMLP`).
 
 - `load_digits(split)`: the 1,797 digits as points in [-1, 1]^64 (pixel p in 0..16 becomes p / 8 - 1,
   ink near +1, paper at -1), with their labels 0-9, split once into a training set (70 % of each
@@ -9,8 +10,6 @@ scores generated digits, and guided sampling from a conditional flow.
 - `train_judge`: a `ClassifierMLP` fitted on the training split by `fm.fit` with cross-entropy
   (`fm.JUDGE_RECIPE`); its accuracy on generated digits (`judge_accuracy`) and its hidden features
   (`judge.features`, compared with `fm.frechet_distance`) score a generator.
-- `guided_field(model, c, w)`: the field v(x, t) + w (v(x, t | c) - v(x, t)) of a conditional
-  network (`fm.ConditionalMLP`), w = 0 unconditional, w = 1 conditional, w > 1 guided.
 
 `DIGITS_MODEL`, `JUDGE_MODEL` and `UNCONDITIONAL_MODEL` are the networks' configurations the
 checkpoints were made with (`python3 tasks.py checkpoint digits`).
@@ -19,15 +18,15 @@ checkpoints were made with (`python3 tasks.py checkpoint digits`).
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_choice, check_generator, check_model, check_number, check_points, time_column
-from .models import ClassifierMLP, ConditionalMLP, check_labels
+from ._checks import check_choice, check_generator, check_model, check_points
+from .models import ClassifierMLP, check_labels
 from .recipes import JUDGE_RECIPE, Optimiser, as_recipe
 from .training import TrainResult, fit
 
@@ -168,36 +167,3 @@ def judge_accuracy(judge: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> f
     with torch.no_grad():
         predicted = judge(x).argmax(dim=1).cpu()
     return (predicted == labels.cpu()).double().mean().item()
-
-
-def guided_field(model: nn.Module, c: Any, w: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """The guided velocity field v_w(x, t) = v(x, t) + w (v(x, t | c) - v(x, t)) of a conditional network.
-
-    v(x, t | c) is `model(x, t, c)` and v(x, t) is `model(x, t)` (the "no label" class, learned with
-    label dropout); w = 0 gives the unconditional field, w = 1 the conditional one, w > 1 pushes
-    further along the difference (classifier-free guidance). Both are evaluated in one forward pass.
-
-    Args:
-        model: an `fm.ConditionalMLP`.
-        c: the class of every point (an int in 0 .. n_classes - 1), or an int tensor (n,), one per point.
-        w: the guidance weight, a finite number.
-
-    Returns:
-        a field velocity(x, t) -> (n, d) for the solvers (`fm.euler(guided_field(model, 3, 2.0), x_0, 50)`).
-    """
-    if not isinstance(model, ConditionalMLP):
-        raise TypeError(f"model must be an fm.ConditionalMLP (a network with a 'no label' class), got {type(model).__name__}")
-    w = check_number("w", w)
-    n_classes = model.n_classes
-    _classes("c", c, len(c) if isinstance(c, torch.Tensor) and c.dim() == 1 else 1, n_classes)
-
-    def velocity(x: torch.Tensor, t: Any) -> torch.Tensor:
-        check_points("x", x, dim=model.dim)
-        labels = _classes("c", c, len(x), n_classes)
-        t = time_column(t, x)
-        both = model(torch.cat([x, x]), torch.cat([t, t]),
-                     torch.cat([labels, torch.full_like(labels, n_classes)]))
-        conditional, unconditional = both[:len(x)], both[len(x):]
-        return unconditional + w * (conditional - unconditional)
-
-    return velocity

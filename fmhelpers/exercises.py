@@ -409,6 +409,55 @@ def check_meanflow_sampler(my_sample: Callable[..., torch.Tensor]) -> bool | Non
     return _verdict("08.2", ok, "each step jumps from t_k = k/N to s = (k+1)/N with u(x, t_k, s) times 1/N")
 
 
+# ---- 10 guidance ---------------------------------------------------------------------------------
+def check_guided_at_start(guided_at_start: Callable[..., torch.Tensor]) -> bool | None:
+    """10.1: guided_at_start(x, c, w) = the exact guided field v_w(x, 0 | c) of the linear path, at
+    t = 0, for an int class c and a float weight w; checked on three classes (a corner, an edge and
+    a centre cell) and four weights against `fm.guided_velocity`, so an answer that ignores w, or
+    that scales the whole class field by w, is refused."""
+    from .guidance import guided_velocity
+
+    check_callable("guided_at_start", guided_at_start, "guided_at_start(x, c, w)")
+    x = _points(60, seed=11).double()
+    cases = [(c, w) for c in (1, 2, 3) for w in (0.0, 1.0, 2.0, 4.0)]
+    ran, got = _run("10.1", lambda: [guided_at_start(x.clone(), c, w) for c, w in cases])  # copies: in place is fine
+    if ran is None:
+        return None
+    ok = all(_close(g, guided_velocity(x, 0.0, c, w), 1e-6) for g, (c, w) in zip(got, cases))
+    return _verdict("10.1", ok, "at t = 0, X_t = X_0 says nothing about X_1: each field aims at the mean of its "
+                                "target (the centre of cell c, or the mean of the whole board)")
+
+
+def check_trig_gain(gain: Callable[[float], float]) -> bool | None:
+    """10.2: gain(t) = g(t) with v*(x, t | c) = v*(x, t) + g(t) grad_x log p_t(c | x) on the TRIG path
+    (alpha = cos(pi t / 2), beta = sin(pi t / 2)), for 0 < t < 1; on the linear path g(t) = (1 - t) / t.
+
+    Checked at five times against the package's exact fields and class score on the trig path (the
+    ratio of v*(x, t | c) - v*(x, t) to grad log p_t(c | x), at 40 points and two classes), to 1e-6
+    relative. Refused: the linear path's (1 - t) / t, tan in place of cot, and the gain without pi / 2.
+    """
+    from .guidance import class_score, class_velocity
+    from .interpolants import TrigInterpolant
+    from .marginal import marginal_velocity
+
+    check_callable("gain", gain, "gain(t)")
+    times = [0.1, 0.3, 0.5, 0.7, 0.9]
+    ran, got = _run("10.2", lambda: [_as_float("gain(t)", gain(t)) for t in times])
+    if ran is None:
+        return None
+    trig = TrigInterpolant()
+    x = (_points(40, seed=13) * 0.8).double()
+    ok = True
+    for t, g in zip(times, got):
+        for c in (2, 5):
+            difference = class_velocity(x, t, c, interpolant=trig) - marginal_velocity(x, t, interpolant=trig)
+            score = class_score(x, t, c, interpolant=trig)
+            want = float((difference * score).sum() / score.pow(2).sum())
+            ok = ok and abs(g - want) <= 1e-6 * abs(want)
+    return _verdict("10.2", ok, "write both scores through their fields with notebook 09's trig-path formula "
+                                "(exercise 09.2) and subtract; the x terms cancel")
+
+
 # ---- 11 digits -----------------------------------------------------------------------------------
 def check_log_odds(log_odds: Callable[[float, float], float]) -> bool | None:
     """11.1: log_odds(t, distance) = the mean over x_0 ~ N(0, I) of log(w_a / w_b), the log-ratio of the

@@ -23,7 +23,7 @@ import torch
 
 from ._checks import check_flag, check_number, check_points, check_time
 from .distributions import BOARD, Board, check_board
-from .interpolants import Interpolant, LinearInterpolant, check_interpolant
+from .interpolants import Coefficients, Interpolant, LinearInterpolant, check_interpolant
 
 LINEAR = LinearInterpolant()
 T_EPS = 1e-3
@@ -303,6 +303,39 @@ def marginal_cell_weights(
     at_start, log_w = terms.at_start, terms.log_w
     weights = torch.softmax(log_w, dim=1)
     return torch.where(at_start, torch.full_like(weights, 1.0 / weights.shape[1]), weights)
+
+
+def marginal_cell_fields(
+    x: torch.Tensor,
+    t: Any,
+    *,
+    interpolant: Interpolant | None = None,
+    board: Board = BOARD,
+    t_eps: float = T_EPS,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The posterior weight of every black cell and the exact field of the target restricted to it,
+    from one pass over the cells: v*(x, t) = sum_k weights[:, k] * fields[:, k].
+
+    The same numbers as `marginal_cell_weights(x, t)` and `marginal_velocity(x, t, cell=k)` for
+    every k, for the cost of one call (what the guided field of notebook 10 evaluates at every
+    solver step: the unconditional field and one class's).
+
+    Returns:
+        (weights, fields): float64 of shape (n, n_black), rows summing to 1, and (n, n_black, 2) in
+        the dtype of x.
+    """
+    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
+    x64 = x.to(torch.float64)
+    terms = _cell_log_weights(x64, t, interpolant, board)
+    corners = board.black_cells().to(x.device)
+    means = _truncated_means(terms.lo, terms.hi, terms.log_mass, terms.mu, terms.s, corners[None], board.side)
+    start = terms.at_start  # t = 0: the prior mean of each cell, its centre, and uniform weights
+    means = torch.where(start[:, :, None], (corners + board.side / 2)[None], means)
+    weights = torch.softmax(terms.log_w, dim=1)
+    weights = torch.where(start, torch.full_like(weights, 1.0 / weights.shape[1]), weights)
+    c = interpolant.coefficients(t)
+    per_cell = Coefficients(c.alpha_t[:, None], c.beta_t[:, None], c.d_alpha_t[:, None], c.d_beta_t[:, None])
+    return weights, per_cell.velocity(x64[:, None, :], means).to(x.dtype)
 
 
 def continuity_terms(

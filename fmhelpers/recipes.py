@@ -333,6 +333,12 @@ INDEPENDENT_MEANFLOW_RECIPE = MEANFLOW_RECIPE.replace(
 # The one-step fit of notebook 08 (a diagnostic): the independent recipe's optimiser budget.
 ONE_STEP_FIT_RECIPE = INDEPENDENT_MEANFLOW_RECIPE.optimiser()
 
+# The conditional model of notebook 10: the default recipe for an fm.ConditionalMLP trained on the
+# board's labels (the black cell of x_1), with 40 % of each batch's labels dropped to "no label", so
+# that one network gives v(x, t | c) and v(x, t); the minibatch target averages each labelled row over
+# the batch's x_1 of its own class. 10 % or 20 % left the unlabelled field short of 95 % on the board
+# (benchmarks/README.md, "Guidance").
+GUIDANCE_RECIPE = DEFAULT_RECIPE.replace(label_dropout=0.4)
 # The class-conditional flow on the 8x8 digits (notebook 11, `fm.digits`): the pair's own velocity
 # x_1 - x_0 as target (in 64 dimensions the minibatch target's weights sit on the pair's own x_1
 # for most t), uniform times, a "no label" for 15 % of each batch, Adam at 1e-3 decayed on a
@@ -353,5 +359,6 @@ RECIPES: dict[str, Optimiser] = {
     "independent_meanflow": INDEPENDENT_MEANFLOW_RECIPE, "one_step_fit": ONE_STEP_FIT_RECIPE,
     "digits": DIGITS_RECIPE, "digits_independent": DIGITS_INDEPENDENT_RECIPE, "digits_ot": DIGITS_OT_RECIPE,
     "judge": JUDGE_RECIPE,
+    "guidance": GUIDANCE_RECIPE,
 }
 _DEFAULT_NAMES = {Recipe: "DEFAULT_RECIPE", MeanFlowRecipe: "MEANFLOW_RECIPE", Optimiser: "ONE_STEP_FIT_RECIPE"}

@@ -9,6 +9,8 @@
     python3 tasks.py checkpoint meanflow     notebook 08's mean flow (fm.MEANFLOW_RECIPE) -> meanflow.pt, and the
                                              same network fitted on exact one-step pairs (fm.fit_one_step, a
                                              diagnostic) -> one_step_fit.pt
+    python3 tasks.py checkpoint guidance     notebook 10's conditional network (fm.ConditionalMLP, fm.GUIDANCE_RECIPE:
+                                             labels = the black cell of x_1, 40 % of them dropped) -> guidance.pt
     python3 tasks.py checkpoint digits       notebook 11's judge of 8x8 digits (fm.JUDGE_RECIPE) -> digits_judge.pt,
                                              the class-conditional flow on them (fm.DIGITS_RECIPE) -> digits.pt, and
                                              two unconditional flows, with independent and with minibatch-OT pairs
@@ -76,6 +78,17 @@ def one_step_fit() -> None:
     print(f"saved one_step_fit.pt: pairs {pair_seconds:.1f} s, fit {fit.seconds:.1f} s")
 
 
+def guidance() -> None:
+    """Notebook 10's conditional network: one set of weights for v(x, t | c) and, with the "no label"
+    class, v(x, t)."""
+    result = fm.train(fm.ConditionalMLP(), fm.GUIDANCE_RECIPE)
+    meta = {"seconds": result.seconds, "torch": torch.__version__}
+    fm.save_checkpoint(FOLDER / "guidance.pt", result.model, recipe=result.recipe, losses=result.losses, meta=meta)
+    print(f"saved guidance.pt: trained in {result.seconds:.1f} s")
+
+
+
+
 def digits() -> None:
     """Notebook 11's models, both trained on the training split of the digits (`fm.load_digits`): the
     judge (`fm.train_judge`) and the class-conditional flow, each from its named recipe."""
@@ -101,7 +114,7 @@ def digits() -> None:
         print(f"saved {name}: trained in {plain.seconds:.1f} s")
 
 
-GROUPS = {"straight": straight, "meanflow": meanflow, "digits": digits}
+GROUPS = {"straight": straight, "meanflow": meanflow, "guidance": guidance, "digits": digits}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or ["default"]:

@@ -105,3 +105,16 @@ def test_exercises_smoke_run_times_a_check_and_the_homework_runs(capsys):
     assert "| 01.1 | `check_is_black` |" in printed and "| yes |" in printed
     assert "04.1: section 3's loop regressing on x_1, 20 iterations" in printed
     assert "time_sampling='late'" in printed
+
+
+def test_guidance_smoke_run_prints_its_table(tmp_path, capsys):
+    module = _load("guidance")
+    out = module.main(["--smoke", "--out", str(tmp_path / "g.json")])
+    printed = capsys.readouterr().out
+    assert "| 2 | exact (midpoint, 4 steps) |" in printed and "| 4 | learned (Euler, T = 5) |" in printed
+    assert set(out["learned"]) == set(out["exact"]) == {"0.0", "0.5", "1.0", "2.0", "4.0"}
+    assert all(e < 1e-6 for e in out["identity"].values())  # the identity is exact, even on the smoke grid
+    assert out["exact"]["1.0"]["own_cell"] > 0.9 and out["ratio"] > 0
+    assert "**not met**" in printed  # 10 training steps are far from the goals
+    module.main(["--table", "--out", str(tmp_path / "g.json")])
+    assert capsys.readouterr().out.strip() == module.table(out)

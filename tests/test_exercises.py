@@ -45,6 +45,8 @@ SOLVED = {  # check -> (solutions file, the solution's names in the order the ch
     "check_meanflow_sampler": ("08", ["my_sample"]),
     "check_divergence_fd": ("09", ["my_divergence"]),
     "check_trig_score": ("09", ["score_at"]),
+    "check_guided_at_start": ("10", ["guided_at_start"]),
+    "check_trig_gain": ("10", ["gain"]),
     "check_log_odds": ("11", ["log_odds"]),
     "check_hutchinson": ("11", ["my_hutchinson"]),
 }
@@ -196,6 +198,11 @@ WRONG = {
     "check_trig_score": [lambda x, t: (t * _trig_field(x, t) - x) / (1 - t),                      # the linear formula
                          lambda x, t: 2 / math.pi * math.tan(math.pi * t / 2) * _trig_field(x, t) + x,  # sign of x
                          lambda x, t: math.tan(math.pi * t / 2) * _trig_field(x, t) - x],          # no 2 / pi
+    "check_guided_at_start": [lambda x, c, w: fm.black_cells()[c] + 0.5 - x,              # ignores w
+                              lambda x, c, w: w * (fm.black_cells()[c] + 0.5 - x)],       # scales the class field
+    "check_trig_gain": [lambda t: (1 - t) / t,                                             # the linear path's
+                        lambda t: math.pi / 2 * math.tan(math.pi * t / 2),                 # tan for cot
+                        lambda t: 1 / math.tan(math.pi * t / 2)],                          # no pi / 2
     "check_log_odds": [lambda t, d: t * d**2 / (2 * (1 - t)),         # forgot the squares of t and 1 - t
                        lambda t, d: t**2 * d**2 / (1 - t) ** 2],       # forgot the 1/2
     "check_hutchinson": [lambda v, x, t, n, g: _hutchinson_wrong(v, x, t, n, g, derivative=False),  # eps . v
@@ -252,6 +259,13 @@ def test_a_correct_answer_written_in_place_is_accepted(capsys):
 
     assert ex.check_meanflow_sampler(meanflow_in_place) is True
     assert ex.check_cell_field(cell_field_in_place) is True
+
+    def guided_in_place(x, c, w):
+        x.mul_(-1)
+        x += w * (fm.black_cells()[c] + 0.5)
+        return x
+
+    assert ex.check_guided_at_start(guided_in_place) is True
 
 
 def test_answers_of_an_awkward_kind_are_judged_not_crashed(capsys):
@@ -378,7 +392,11 @@ def test_the_digits_solutions_pass_and_accept_other_kinds_of_answers(capsys):
 
     assert ex.check_hutchinson(gaussian_probes_float32) is True
     assert ex.check_hutchinson(in_place) is True
-    assert capsys.readouterr().out.count("correct!") == 6
+    s10 = _load("solutions_10")
+    assert ex.check_guided_at_start(lambda x, c, w: s10.guided_at_start(x, c, w).float().numpy()) is True
+    assert ex.check_trig_gain(lambda t: np.float32(s10.gain(t))) is True
+    assert ex.check_trig_gain(lambda t: torch.tensor(s10.gain(t), dtype=torch.float64)) is True
+    assert capsys.readouterr().out.count("correct!") == 9
 
 
 BAD = {  # an answer of the wrong kind is named, not a crash deep inside
@@ -401,7 +419,30 @@ BAD = {  # an answer of the wrong kind is named, not a crash deep inside
     "check_decay_straightness": (lambda: ex.check_decay_straightness(0.0655), TypeError, "straightness_decay"),
     "check_decay_identity": (lambda: ex.check_decay_identity("exp", None), TypeError, "vbar_decay"),
     "check_meanflow_sampler": (lambda: ex.check_meanflow_sampler(None), TypeError, "my_sample"),
+    "check_guided_at_start": (lambda: ex.check_guided_at_start(2.0), TypeError, "guided_at_start"),
+    "check_trig_gain": (lambda: ex.check_trig_gain(0.5), TypeError, "gain"),
     "check_log_odds": (lambda: ex.check_log_odds(2.0), TypeError, "log_odds"),
     "check_hutchinson": (lambda: ex.check_hutchinson("trace"), TypeError, "my_hutchinson"),
 }
 test_bad_input = table_test(BAD)
+
+
+def test_the_keys_of_an_exercise_are_not_given_away_before_it():
+    """Each solutions file with KEYS names, for each exercise, a string central to its answer: it is in
+    the worked solution and in no cell of the notebook up to the exercise's own text."""
+    import nbformat
+
+    for path in sorted(SOLUTIONS.glob("solutions_*.py")):
+        module = _load(path.stem)
+        keys = getattr(module, "KEYS", None)
+        if keys is None:
+            continue
+        number = path.stem.split("_")[1]
+        (notebook,) = (SOLUTIONS.parent).glob(f"{number}_*.ipynb")
+        cells = nbformat.read(notebook, as_version=4).cells
+        source = path.read_text()
+        for exercise, key in keys.items():
+            assert key in source, (exercise, key)
+            text = next(i for i, c in enumerate(cells) if f"**{exercise}**" in c.source)  # the exercise's own text
+            assert not any(key in c.source for c in cells[:text + 1]), (exercise, key)
+        assert set(getattr(module, "ANSWERS", {})) <= set(keys)

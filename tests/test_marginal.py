@@ -226,7 +226,28 @@ def test_the_field_of_one_cell_averages_to_the_whole_field(gen):
     assert torch.allclose(monte_carlo, fm.marginal_velocity(p, 0.5, cell=2)[0], atol=0.05)
 
 
+def test_the_fields_of_all_cells_in_one_pass(gen):
+    """marginal_cell_fields gives marginal_cell_weights and marginal_velocity(cell=k) for every k, and
+    their posterior-weighted average is v*; at t = 0 each field aims at its cell's centre."""
+    x = torch.randn(80, 2, generator=gen, dtype=torch.float64) * 1.5
+    for t in (0.0, 0.3, 0.9, 1.0):
+        weights, fields = fm.marginal_cell_fields(x, t)
+        assert torch.equal(weights, fm.marginal_cell_weights(x, t))
+        for k in range(8):
+            assert torch.allclose(fields[:, k], fm.marginal_velocity(x, t, cell=k), rtol=1e-12, atol=1e-12)
+        assert torch.allclose((weights[:, :, None] * fields).sum(1), fm.marginal_velocity(x, t), atol=1e-11)
+    _, fields = fm.marginal_cell_fields(x, 0.0)
+    assert torch.allclose(fields, (fm.black_cells() + 0.5)[None] - x[:, None], atol=1e-12)
+    trig = fm.TrigInterpolant()
+    assert torch.allclose(fm.marginal_cell_fields(x, 0.4, interpolant=trig)[1][:, 6],
+                          fm.marginal_velocity(x, 0.4, interpolant=trig, cell=6), atol=1e-12)
+    weights, fields = fm.marginal_cell_fields(x.float(), 0.5)
+    assert weights.dtype == torch.float64 and fields.dtype == torch.float32 and fields.shape == (80, 8, 2)
+
+
 BAD = {
+    "marginal_cell_fields": (lambda: fm.marginal_cell_fields(GOOD, 0.5, board=4), TypeError, "board"),
+    "marginal_cell_fields t_eps": (lambda: fm.marginal_cell_fields(GOOD, 0.5, t_eps=0.7), ValueError, "t_eps"),
     "marginal_velocity cell": (lambda: fm.marginal_velocity(GOOD, 0.5, cell=8), ValueError, "cell"),
     "marginal_velocity cell float": (lambda: fm.marginal_velocity(GOOD, 0.5, cell=1.0), TypeError, "cell"),
     "marginal_density cell shape": (lambda: fm.marginal_density(GOOD, 0.5, cell=torch.zeros(3, dtype=torch.long)),
@@ -249,6 +270,7 @@ test_bad_points = points_test({
     "marginal_density": lambda bad: fm.marginal_density(bad, 0.5),
     "marginal_posterior_mean": lambda bad: fm.marginal_posterior_mean(bad, 0.5),
     "marginal_cell_weights": lambda bad: fm.marginal_cell_weights(bad, 0.5),
+    "marginal_cell_fields": lambda bad: fm.marginal_cell_fields(bad, 0.5),
     "marginal_score": lambda bad: fm.marginal_score(bad, 0.5),
     "continuity_terms": lambda bad: fm.continuity_terms(bad, 0.5),
 })
@@ -256,6 +278,7 @@ test_bad_times = times_test({
     "marginal_velocity": lambda t: fm.marginal_velocity(GOOD, t),
     "marginal_score": lambda t: fm.marginal_score(GOOD, t),
     "marginal_density": lambda t: fm.marginal_density(GOOD, t),
+    "marginal_cell_fields": lambda t: fm.marginal_cell_fields(GOOD, t),
 })
 
 

@@ -172,6 +172,9 @@ BAD = {
     "histogram_tv": (lambda: fm.histogram_tv(GOOD, bins=0), ValueError, "bins"),
     "loss_floor": (lambda: fm.loss_floor(n=10, target="minibatch"), ValueError, "batch_size"),
     "loss_floor n": (lambda: fm.loss_floor(n=0), ValueError, "n"),
+    "class_scores": (lambda: fm.class_scores(GOOD, 8), ValueError, "c"),
+    "class_scores empty": (lambda: fm.class_scores(EMPTY, 0), ValueError, "x"),
+    "class_scores labels": (lambda: fm.class_scores(GOOD, torch.zeros(3, dtype=torch.long)), ValueError, "c"),
     "count_crossings": (lambda: fm.count_crossings(torch.zeros(3, 4, 2), max_elements=0), ValueError, "max_elements"),
     "count_crossings one state": (lambda: fm.count_crossings(torch.zeros(1, 4, 2)), ValueError, "paths"),
     "count_crossings numpy": (lambda: fm.count_crossings(torch.zeros(3, 4, 2).numpy()), ValueError, "paths"),
@@ -190,10 +193,12 @@ test_bad_points = points_test({
     "sliced_wasserstein y": lambda bad: fm.sliced_wasserstein(GOOD, bad),
     "histogram_tv": lambda bad: fm.histogram_tv(bad),
     "pairing_cost": lambda bad: fm.pairing_cost(bad, GOOD),
+    "class_scores": lambda bad: fm.class_scores(bad, 0),
 })
 test_bad_generators = generator_test({
     "sliced_wasserstein": lambda g: fm.sliced_wasserstein(GOOD, GOOD, generator=g),
     "loss_floor": lambda g: fm.loss_floor(n=10, generator=g),
+    "class_scores": lambda g: fm.class_scores(GOOD, 0, generator=g),
 })
 
 

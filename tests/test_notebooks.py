@@ -20,6 +20,7 @@ NAMES = [
     "07_straight_paths.ipynb",
     "08_one_step.ipynb",
     "09_likelihood_and_score.ipynb",
+    "10_guidance.ipynb",
     "11_digits.ipynb",
 ]
 SLIDER_CALLS = ("time_slider(", "steps_slider(", "SliderView(")

@@ -6,8 +6,19 @@ import torch
 
 import fmhelpers as fm
 
-KEYS = {"09.1": "2*h", "09.2": "math.tan("}
-ANSWERS = {}
+KEYS = {"09.1": "velocity(x - e, t)[:, i]", "09.2": "math.tan("}
+ANSWERS = {
+    "09.1": "The error of a central difference has two parts: truncation, of order h^2 times the third "
+            "derivative, and rounding, of order eps / h with eps = 1e-16 in float64 (two nearly equal values "
+            "are subtracted and divided by 2h). Their sum is smallest near h = eps^(1/3), about 5e-6; at "
+            "h = 1e-4 truncation gives about 1e-8, at h = 1e-10 rounding alone gives about 1e-6, and in "
+            "float32 (eps = 1e-7) h = 1e-10 returns noise.",
+    "09.2": "On the trig path alpha'/alpha = -(pi/2) tan(pi t/2) and beta' - alpha' beta/alpha = (pi/2) / cos(pi t/2), "
+            "so m = (2/pi) cos(pi t/2) v* + sin(pi t/2) x, and (beta m - x) / alpha^2 simplifies to "
+            "(2/pi) tan(pi t/2) v* - x. As t -> 1, tan blows up like 2 / (pi (1 - t)), as (t v* - x)/(1 - t) does on "
+            "the linear path: the score of pi_1 itself is infinite at the edges of the cells (and undefined off them), "
+            "so any formula for it must be singular at t = 1.",
+}
 
 
 def my_divergence(velocity, x, t, h=1e-4):

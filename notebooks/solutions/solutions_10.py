@@ -1,0 +1,45 @@
+"""Solutions for 10_guidance."""
+
+import math
+
+import torch
+
+import fmhelpers as fm
+
+KEYS = {"10.1": "w * centre", "10.2": "math.pi / (2 * math.tan("}
+
+ANSWERS = {
+    "10.2": (
+        "g(t) = (pi / 2) cot(pi t / 2): large near t = 0, 0 at t = 1, like (1 - t) / t on the linear path. Yes: "
+        "the identity still says v*(. | c) - v* = g(t) grad log p_t(c | x), so v* + w (v*(. | c) - v*) = "
+        "v* + w g(t) grad log p_t(c | x) for any w; only the factor between the two weights' scales changes with "
+        "the path, not their equality."
+    ),
+    "10.1": (
+        "At t = 0, X_t = X_0 is independent of X_1, so each exact field is the mean of its target minus x: "
+        "v*(x, 0 | c) = centre_c - x, and v*(x, 0) = -x because the eight centres average to (0, 0). Hence "
+        "v_w(x, 0 | c) = w centre_c - x: guidance first aims every sample at w times its cell's centre instead of "
+        "the centre itself. For w = 4 that point is far off the board for the corner and edge cells ((6, -6) for "
+        "class 1, (-2, -6) for class 0) and is a corner of the board, (2, -2) or (-2, 2), for the two middle cells. "
+        "So from the start guidance throws the samples of the outer cells outward, beyond their cell and away from "
+        "the rest of the board, which fits where section 4 finds them: in the outer corners and against the outer "
+        "edges. It does not explain the middle cells, whose samples end in the middle of their cell: that is "
+        "decided later, when the class posterior p_t(c | x) has a top there and guidance climbs to it (the figure "
+        "of section 4 at t = 0.6)."
+    ),
+}
+
+
+def guided_at_start(x, c, w):
+    """10.1: at t = 0 the class field aims at the cell's centre, the unconditional field at the mean of the
+    centres, (0, 0); v_w = v + w (v_c - v) = -x + w * centre."""
+    centre = (fm.black_cells()[c] + 0.5).to(x.dtype)
+    return w * centre - x
+
+
+def gain(t):
+    """10.2: on the trig path notebook 09's score formula reads grad log p_t(x) = (2/pi) tan(pi t / 2) v*(x, t) - x
+    (exercise 09.2), and the same holds for each class (nothing in it used the target's shape). Subtract
+    the two and use Bayes (log p(c) does not depend on x): grad log p_t(c | x) = (2/pi) tan(pi t / 2)
+    (v*(x, t | c) - v*(x, t)), so g(t) = pi / (2 tan(pi t / 2)) = (pi / 2) cot(pi t / 2)."""
+    return math.pi / (2 * math.tan(math.pi * t / 2))
