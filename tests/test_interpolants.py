@@ -7,6 +7,7 @@ import torch
 
 import fmhelpers as fm
 from badinput import GOOD, points_test, table_test, times_test
+from schedules import Quadratic
 
 SCHEDULES = [fm.LinearInterpolant(), fm.TrigInterpolant()]
 
@@ -51,19 +52,6 @@ def test_time_shapes_agree(t, gen):
 
 
 def test_a_user_schedule_can_be_defined():
-    class Quadratic(fm.Interpolant):
-        def alpha(self, t):
-            return 1 - t**2
-
-        def beta(self, t):
-            return t**2
-
-        def d_alpha(self, t):
-            return -2 * t
-
-        def d_beta(self, t):
-            return 2 * t
-
     path = Quadratic()
     x = path.interpolate(torch.zeros(2, 2), torch.ones(2, 2), 0.5)
     assert torch.allclose(x, torch.full((2, 2), 0.25))
@@ -85,22 +73,6 @@ def test_wrong_derivative_is_refused():
 
     with pytest.raises(ValueError, match="d_beta"):
         Wrong()
-
-
-class Quadratic(fm.Interpolant):
-    """alpha = 1 - t^2, beta = t^2: alpha'(0) = beta'(0) = 0, where v says nothing about the posterior mean."""
-
-    def alpha(self, t):
-        return 1 - t**2
-
-    def beta(self, t):
-        return t**2
-
-    def d_alpha(self, t):
-        return -2 * t
-
-    def d_beta(self, t):
-        return 2 * t
 
 
 @pytest.mark.parametrize("path", [fm.LinearInterpolant(), fm.TrigInterpolant(), Quadratic()], ids=lambda p: type(p).__name__)

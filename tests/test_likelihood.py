@@ -7,6 +7,7 @@ import torch
 
 import fmhelpers as fm
 from badinput import GOOD, INF, points_test, table_test
+from schedules import Quadratic
 
 A = torch.tensor([[0.3, -0.7], [0.4, -0.1]], dtype=torch.float64)  # trace 0.2
 
@@ -113,19 +114,6 @@ def test_the_kl_of_a_model_is_finite_and_gets_the_nats_right():
 def test_the_score_at_t_0_for_a_schedule_whose_gain_vanishes_there():
     """alpha'(0) = beta'(0) = 0: the velocity says nothing about the posterior mean at t = 0, but the
     score there is -x whatever the schedule (it was NaN), and so is the SDE's first step."""
-    class Quadratic(fm.Interpolant):
-        def alpha(self, t):
-            return 1 - t**2
-
-        def beta(self, t):
-            return t**2
-
-        def d_alpha(self, t):
-            return -2 * t
-
-        def d_beta(self, t):
-            return 2 * t
-
     x = torch.randn(6, 2, dtype=torch.float64)
     assert torch.allclose(fm.score_from_velocity(torch.zeros_like(x), x, 0.0, interpolant=Quadratic()), -x)
     out = fm.sample_sde(lambda y, t: torch.zeros_like(y), x, 4, noise=1.0, interpolant=Quadratic(),

@@ -11,6 +11,7 @@ import torch
 
 import fmhelpers as fm
 from badinput import table_test
+from schedules import Quadratic
 
 
 def test_the_default_recipe_is_the_documented_one():
@@ -110,19 +111,6 @@ def test_older_stored_recipes_load_with_the_values_those_runs_had():
 
 
 def test_a_schedule_of_your_own_is_kept_and_named_by_its_class():
-    class Quadratic(fm.Interpolant):
-        def alpha(self, t):
-            return 1 - t**2
-
-        def beta(self, t):
-            return t**2
-
-        def d_alpha(self, t):
-            return -2 * t
-
-        def d_beta(self, t):
-            return 2 * t
-
     recipe = fm.DEFAULT_RECIPE.replace(interpolant=Quadratic())
     assert recipe.make_interpolant() == Quadratic()
     assert recipe.to_dict()["interpolant"].endswith("Quadratic")
