@@ -289,7 +289,8 @@ def check_divergence_fd(my_divergence: Callable[..., torch.Tensor]) -> bool | No
     check_callable("my_divergence", my_divergence, "my_divergence(velocity, x, t)")
     from .likelihood import divergence
 
-    def swirl(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:  # div = 2 t x_1 + cos(x_2): not known in advance
+    def swirl(x: torch.Tensor, t: Any) -> torch.Tensor:  # div = 2 t x_1 + cos(x_2): not known in advance
+        t = torch.as_tensor(t, dtype=x.dtype).reshape(-1, 1).expand(len(x), 1)  # a float t, or (n,), or (n, 1)
         return torch.stack([t[:, 0] * x[:, 0] ** 2 - x[:, 1], x[:, 0] + torch.sin(x[:, 1])], dim=1)
 
     x = _points(40, seed=9).double()

@@ -14,7 +14,9 @@ affine in its score with coefficients that do not depend on the target (fmhelper
 hence
 
     v*(x, t | c) = v*(x, t) + g_t grad_x log p_t(c | x),
-    g_t = alpha_t (alpha_t beta_t' - alpha_t' beta_t) / beta_t      ((1 - t) / t on the linear path),
+
+with a gain g_t that depends on the schedule only ((1 - t) / t on the linear path; exercise 10.2
+derives it for the trig path),
 
 and the classifier-free combination v_w = v*(x, t) + w (v*(x, t | c) - v*(x, t)) is classifier
 guidance, v* + w g_t grad log p_t(c | x), with weight w. w = 0 is the unconditional field, w = 1
