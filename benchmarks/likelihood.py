@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Likelihood numbers of notebook 09, measured: the exact-field validation of log p_t and KL(pi_1 || p_theta).
 
-Run:  python3 tasks.py bench likelihood            (about a minute on 2 cores)
+Run:  python3 tasks.py bench likelihood            (about 15 minutes on 2 cores, most of it the samplers)
       python3 tasks.py bench likelihood --smoke    (seconds; the test suite runs this)
 
 1. Exact-field validation: log p_t(x) by the backward ODE (`fm.log_likelihood` with the exact field
@@ -10,6 +10,12 @@ Run:  python3 tasks.py bench likelihood            (about a minute on 2 cores)
    and the table says the fewest steps that reach it.
 2. KL(pi_1 || p_theta) = log(1/8) - E log p_theta(x), x ~ pi_1, in nats with its Monte Carlo
    standard error, for each committed model (RK4, 16 and 32 steps from t = 1).
+3. Notebook 09's samplers (`fm.sample_sde`): the ODE, constant noise g = 0.5 and the diffusion's
+   g(t) (`fm.diffusion_noise`), each with and without noise on the last step, at T = 20 and 50,
+   with the learned field and with the exact one, over 4 seeds of 10,000 samples: fraction on the
+   board, sliced W2 and histogram TV to an exact sample, and the share of on-board samples within
+   0.1 of their cell's edge (0.36 for a uniform cell: lower means mass piled inward), beside the
+   noise floor of a second exact sample.
 It prints markdown tables and writes benchmarks/results/likelihood.json.
 """
 
@@ -57,6 +63,50 @@ def kl_rows(n: int, steps: list[int]) -> list[dict]:
     return rows
 
 
+SAMPLERS = {"ODE (g = 0)": {"noise": 0.0},
+            "g = 0.5": {"noise": 0.5},
+            "g = 0.5, last step noise-free": {"noise": 0.5, "denoise_last": True},
+            "diffusion's g(t)": {"noise": "diffusion"},
+            "diffusion's g(t), last step noise-free": {"noise": "diffusion", "denoise_last": True}}
+
+
+def _sample_scores(x: torch.Tensor, target: torch.Tensor, seed: int) -> dict:
+    on = x[fm.distance_to_board(x) == 0]
+    edge = (((on % 1) - 0.5).abs() > 0.4).any(dim=1).double().mean().item()
+    return {"board": fm.in_support_fraction(x), "sliced_w2": fm.sliced_wasserstein(x, target, generator=torch.Generator().manual_seed(seed)),
+            "tv": fm.histogram_tv(x), "edge": edge}
+
+
+def sde_rows(n: int, steps: list[int], seeds: int, fields: list[str]) -> dict:
+    """Mean and spread over `seeds` of each sampler's scores, for each field and step count."""
+    model = fm.load_checkpoint(ROOT / "notebooks" / "checkpoints" / MODELS["default recipe"]).model
+    velocities = {"learned": model, "exact": fm.marginal_velocity}
+    floor = [_sample_scores(fm.sample_checkerboard(n, generator=torch.Generator().manual_seed(900 + k)),
+                            fm.sample_checkerboard(n, generator=torch.Generator().manual_seed(800 + k)), 700 + k)
+             for k in range(seeds)]
+    rows = []
+    for field in fields:
+        for T in steps:
+            for name, options in SAMPLERS.items():
+                options = {**options, "noise": fm.diffusion_noise() if options["noise"] == "diffusion" else options["noise"]}
+                runs = []
+                for k in range(seeds):
+                    start = fm.sample_gaussian(n, generator=torch.Generator().manual_seed(100 + k))
+                    if field == "exact":
+                        start = start.double()
+                    x = fm.sample_sde(velocities[field], start, T, generator=torch.Generator().manual_seed(200 + k), **options)
+                    target = fm.sample_checkerboard(n, generator=torch.Generator().manual_seed(800 + k))
+                    runs.append(_sample_scores(x.float().cpu(), target, 700 + k))
+                rows.append({"field": field, "T": T, "sampler": name,
+                             **{key: [r[key] for r in runs] for key in runs[0]}})
+    return {"floor": {key: [r[key] for r in floor] for key in floor[0]}, "rows": rows}
+
+
+def _mean_spread(values: list[float], digits: int = 3) -> str:
+    v = torch.tensor(values, dtype=torch.float64)
+    return f"{v.mean():.{digits}f} ({v.min():.{digits}f}-{v.max():.{digits}f})"
+
+
 def table(result: dict) -> str:
     lines = [f"Exact-field validation of log p_t ({result['n_points']} points of pi_t; mean |error| in nats):", "",
              "| t | solver | " + " | ".join(f"{s} steps" for s in result["steps"]) + f" | fewest steps for {GOAL_NATS} |",
@@ -75,6 +125,16 @@ def table(result: dict) -> str:
               for t in (0.5, 0.9))
     lines += ["", f"- goal (exact-field mean error at most {GOAL_NATS} nats at t = 0.5 and 0.9 with RK4): "
               f"**{'met' if met else 'not met'}**"]
+    if "sde" in result:
+        sde = result["sde"]
+        lines += ["", f"Samplers of notebook 09 ({result['n_sde']} samples, mean over {len(sde['floor']['board'])} seeds "
+                  "(lowest-highest); edge: share of on-board samples within 0.1 of their cell's edge, 0.36 if uniform):", "",
+                  "| field | T | sampler | on the board | sliced W2 | histogram TV | edge |", "|---|---:|---|---:|---:|---:|---:|",
+                  "| - | - | noise floor (a second exact sample) | " + " | ".join(_mean_spread(sde["floor"][k]) for k in
+                                                                        ("board", "sliced_w2", "tv", "edge")) + " |"]
+        for r in sde["rows"]:
+            lines.append(f"| {r['field']} | {r['T']} | {r['sampler']} | "
+                         + " | ".join(_mean_spread(r[k]) for k in ("board", "sliced_w2", "tv", "edge")) + " |")
     return "\n".join(lines)
 
 
@@ -88,6 +148,9 @@ def main(argv: list[str] | None = None) -> dict:
     solvers = ["euler", "rk4"] if args.smoke else ["euler", "midpoint", "heun", "rk4"]
     result = {"n_points": n, "n_kl": n_kl, "steps": steps, "solvers": solvers, "smoke": args.smoke,
               "validation": validation(n, steps, solvers), "kl": kl_rows(n_kl, [4] if args.smoke else [16, 32])}
+    result["n_sde"] = 200 if args.smoke else 10_000
+    result["sde"] = sde_rows(result["n_sde"], [2] if args.smoke else [20, 50], 2 if args.smoke else 4,
+                             ["learned"] if args.smoke else ["learned", "exact"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(table(result))

@@ -51,6 +51,9 @@ def test_likelihood_smoke_run_prints_its_tables(tmp_path, capsys):
     rk4 = [r["mae"] for r in out["validation"] if r["solver"] == "rk4" and r["t"] == 0.5]
     assert rk4[1] < rk4[0]  # more steps, less error
     assert all(r["kl"] > 0 and r["se"] > 0 for r in out["kl"])
+    assert "| learned | 2 | diffusion's g(t), last step noise-free |" in printed and "noise floor" in printed
+    assert {r["sampler"] for r in out["sde"]["rows"]} == set(module.SAMPLERS)
+    assert all(len(r["board"]) == 2 and 0 <= min(r["edge"]) <= max(r["edge"]) <= 1 for r in out["sde"]["rows"])
 
 
 def test_straight_smoke_run_prints_its_table(tmp_path, capsys):
