@@ -63,13 +63,15 @@ def sliced_wasserstein(
         raise ValueError("x and y must each hold at least one point")
     angle = torch.rand(n_projections, generator=generator, dtype=torch.float64) * (2 * torch.pi)
     directions = torch.stack([torch.cos(angle), torch.sin(angle)], dim=1).to(x.device)
-    px = torch.sort(x.to(torch.float64) @ directions.T, dim=0).values
-    py = torch.sort(y.to(torch.float64).to(x.device) @ directions.T, dim=0).values
-    if len(px) != len(py):
-        m = min(len(px), len(py))
+    # One row per direction (n_projections, n), made contiguous: sorting along the last dimension is
+    # about twice as fast as along the first, and the projections are the same numbers either way.
+    px = torch.sort((x.to(torch.float64) @ directions.T).T.contiguous(), dim=1).values
+    py = torch.sort((y.to(torch.float64).to(x.device) @ directions.T).T.contiguous(), dim=1).values
+    if px.shape[1] != py.shape[1]:
+        m = min(px.shape[1], py.shape[1])
         levels = (torch.arange(m, dtype=torch.float64, device=x.device) + 0.5) / m
-        px = torch.quantile(px, levels, dim=0)
-        py = torch.quantile(py, levels, dim=0)
+        px = torch.quantile(px, levels, dim=1)
+        py = torch.quantile(py, levels, dim=1)
     return (px - py).pow(2).mean().sqrt().item()
 
 
