@@ -245,7 +245,8 @@ def check_smallest_steps(smallest_steps: Callable[[dict[int, float]], int], frac
 
 # ---- 06 intermediate distributions --------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
-def _mass_in_square(t: float, n: int = 400) -> float:
+def _mass_in_square(t: float, n: int = 200) -> float:
+    """The midpoint rule on n x n cells; at n = 200 it is within 1e-5 of n = 400 (the check allows 1e-3)."""
     from .marginal import marginal_density
 
     h = 4.0 / n

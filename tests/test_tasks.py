@@ -37,3 +37,15 @@ def test_the_teachers_environment_is_the_classroom_set_plus_pinned_nbgrader():
     assert tasks.TEACHER_VENV != tasks.VENV and tasks.TEACHER_PYTHON.is_relative_to(tasks.TEACHER_VENV)
     assert tasks._fingerprint(tasks.TEACHER_REQUIREMENTS) != tasks._fingerprint()
     assert tasks.TEACHER_COMMANDS == {"classroom", "nbgrader"} <= set(tasks.COMMANDS)
+
+
+def test_the_suite_is_spread_over_the_cores_unless_the_caller_chose(monkeypatch):
+    """Whole files per worker (nbval runs a notebook's cells in order on one kernel), at most MAX_WORKERS."""
+    monkeypatch.setattr(tasks, "_cores", lambda: 2)
+    assert tasks._parallel([]) == ["-n", "2", "--dist", "loadfile"]
+    monkeypatch.setattr(tasks, "_cores", lambda: 64)
+    assert tasks._parallel(["-k", "marginal"]) == ["-n", str(tasks.MAX_WORKERS), "--dist", "loadfile"]
+    for chosen in (["-n", "0"], ["-n0"], ["--numprocesses=3"], ["--dist", "load"], ["-p", "no:xdist"], ["--pdb"]):
+        assert tasks._parallel(chosen) == [], chosen
+    monkeypatch.setattr(tasks, "_cores", lambda: 1)
+    assert tasks._parallel([]) == []

