@@ -279,18 +279,9 @@ def test_answers_of_an_awkward_kind_are_judged_not_crashed(capsys):
     assert ex.check_late_times(lambda n, g: torch.randint(0, 2, (n, 1), generator=g)) is False  # integers: crashed
     assert "real numbers" in capsys.readouterr().out
 
-    class PythonFloat(fm.Interpolant):  # alpha(t) returns the Python float 1.0: crashed the boundary check
+    class PythonFloat(_load("solutions_02").Quadratic):  # alpha(t) is the Python float 1.0: crashed the boundary check
         def alpha(self, t):
             return 1.0
-
-        def beta(self, t):
-            return 1 - (1 - t) ** 2
-
-        def d_alpha(self, t):
-            return -2 * (1 - t)
-
-        def d_beta(self, t):
-            return 2 * (1 - t)
 
     assert ex.check_schedule(PythonFloat) is False
     assert "alpha(1) must be 0.0" in capsys.readouterr().out
