@@ -133,11 +133,7 @@ def in_checkerboard(x: torch.Tensor, *, board: Board = BOARD) -> torch.Tensor:
     Returns:
         bool tensor of shape (n,).
     """
-    check_points("x", x)
-    board = check_board(board)
-    inside = ((x >= -board.scale) & (x <= board.scale)).all(dim=1)
-    cell = torch.floor((x + board.scale) / board.side).clamp(0, board.grid_size - 1).long()
-    return inside & ((cell[:, 0] + cell[:, 1]) % 2 == 1)
+    return black_cell_index(x, board=board) >= 0
 
 
 def black_cell_index(x: torch.Tensor, *, board: Board = BOARD) -> torch.Tensor:
