@@ -1,11 +1,14 @@
-"""What the notebook benchmarks (straight.py, meanflow.py) share: the --smoke / --table / --out
-command line and writing the result JSON atomically."""
+"""What the notebook benchmarks (straight, meanflow, guidance, digits) share: the --smoke / --table / --out
+command line, the machine's line, and writing the result JSON atomically."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
+from typing import Callable
+
+import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -26,3 +29,27 @@ def write(out: Path, result: dict) -> None:
     tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=1))
     tmp.replace(out)
+
+
+def machine() -> str:
+    """The line each result carries: torch's threads and version."""
+    return f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"
+
+
+def finish(out: Path, result: dict, table: Callable[[dict], str],
+           then: Callable[[dict], dict] | None = None) -> dict:
+    """Stamp `result` with the machine, give it the keys a saved run has (JSON's: strings), add what `then`
+    computes from it, print its table and write it to `out`; returns it."""
+    result = json.loads(json.dumps({**result, "machine": machine()}))
+    if then is not None:
+        result.update(then(result))
+    print(table(result))
+    write(out, result)
+    return result
+
+
+def show(out: Path, table: Callable[[dict], str]) -> dict:
+    """--table: print the table of the run saved at `out`, run nothing; returns it."""
+    saved = json.loads(out.read_text())
+    print(table(saved))
+    return saved

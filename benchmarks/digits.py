@@ -24,7 +24,6 @@ Writes benchmarks/results/digits.json.
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -91,9 +90,7 @@ def notebook_seconds() -> float:
 def main(argv: list[str] | None = None) -> dict:
     args, out = _results.parse(__doc__.splitlines()[0], "digits", argv)
     if args.table:
-        saved = json.loads(out.read_text())
-        print(table(saved))
-        return saved
+        return _results.show(out, table)
     budget = {"n_iterations": 30} if args.smoke else {}
     n_eval = 60 if args.smoke else None
     seeds = SEEDS[:2] if args.smoke else SEEDS
@@ -121,13 +118,8 @@ def main(argv: list[str] | None = None) -> dict:
               "megabytes": megabytes, "judge_held_out_accuracy": fm.judge_accuracy(judge, x_held, y_held),
               "seeds": per_seed, "guidance": guidance, "n_eval": len(y_held) if n_eval is None else n_eval,
               "notebook_seconds": None if args.smoke else notebook_seconds(), "smoke": args.smoke,
-              "recipe": flow.recipe.to_dict(),
-              "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"}
-    result = json.loads(json.dumps(result))  # the same keys (strings) as a saved run
-    result["goals"] = goals(result)
-    print(table(result))
-    _results.write(out, result)
-    return result
+              "recipe": flow.recipe.to_dict()}
+    return _results.finish(out, result, table, then=lambda r: {"goals": goals(r)})
 
 
 def _spread(result: dict, key: str) -> tuple[float, float, float]:

@@ -26,7 +26,6 @@ trained in at most 1.5x the default recipe's time. Writes benchmarks/results/gui
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -60,9 +59,7 @@ def identity_error(t: float, n_grid: int) -> float:
 def main(argv: list[str] | None = None) -> dict:
     args, out = _results.parse(__doc__.splitlines()[0], "guidance", argv)
     if args.table:
-        saved = json.loads(out.read_text())
-        print(table(saved))
-        return saved
+        return _results.show(out, table)
     budget = {"n_iterations": 10} if args.smoke else {}
     n_per_class, n_grid = (25, 9) if args.smoke else (2500, 41)
     exact_steps, euler_steps = (4, 5) if args.smoke else (50, 100)
@@ -87,12 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
              "no_label": learned["0.0"]["black"] >= GOAL_BOARD, "ratio": ratio <= GOAL_RATIO}
     result = {"identity": identity, "seconds": {"default": base.seconds, "conditional": conditional.seconds},
               "ratio": ratio, "learned": learned, "exact": exact, "goals": goals, "n_per_class": n_per_class,
-              "exact_steps": exact_steps, "euler_steps": euler_steps, "recipe": conditional.recipe.to_dict(), "smoke": args.smoke,
-              "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"}
-    result = json.loads(json.dumps(result))  # the same keys (strings) as a saved run
-    print(table(result))
-    _results.write(out, result)
-    return result
+              "exact_steps": exact_steps, "euler_steps": euler_steps, "recipe": conditional.recipe.to_dict(), "smoke": args.smoke}
+    return _results.finish(out, result, table)
 
 
 def _row(s: dict) -> str:

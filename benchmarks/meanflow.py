@@ -20,7 +20,6 @@ default's training time. Writes benchmarks/results/meanflow.json.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -45,9 +44,7 @@ def _scores(x, target) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     args, out = _results.parse(__doc__.splitlines()[0], "meanflow", argv)
     if args.table:
-        saved = json.loads(out.read_text())
-        print(table(saved))
-        return saved
+        return _results.show(out, table)
     budget = {"n_iterations": 30} if args.smoke else {}
     n_eval = 500 if args.smoke else 20_000
     start = fm.sample_gaussian(n_eval, generator=torch.Generator().manual_seed(123))
@@ -87,12 +84,8 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = mean.seconds / base.seconds
     one = rows["mean flow (fm.MEANFLOW_RECIPE)"]["scores"][1]
     met = one["in_support"] >= GOAL_FRACTION and one["sliced_w2"] <= GOAL_W2 and ratio <= GOAL_RATIO
-    result = {"rows": rows, "ratio": ratio, "pair_seconds": pair_seconds, "goal_met": met, "recipe": mean.recipe.to_dict(), "smoke": args.smoke,
-              "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"}
-    result = json.loads(json.dumps(result))  # the same keys (strings) as a saved run
-    print(table(result))
-    _results.write(out, result)
-    return result
+    result = {"rows": rows, "ratio": ratio, "pair_seconds": pair_seconds, "goal_met": met, "recipe": mean.recipe.to_dict(), "smoke": args.smoke}
+    return _results.finish(out, result, table)
 
 
 def table(result: dict) -> str:

@@ -25,7 +25,6 @@ It prints markdown tables and writes benchmarks/results/straight.json.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -67,11 +66,7 @@ def assignment_ms(repeats: int) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     args, out = _results.parse(__doc__.splitlines()[0], "straight", argv)
     if args.table:
-        saved = json.loads(out.read_text())
-        for row in saved["rows"]:  # JSON keys are strings
-            row["scores"] = {int(T): s for T, s in row["scores"].items()}
-        print(table(saved))
-        return saved
+        return _results.show(out, table)
     smoke = args.smoke
     n_eval = 500 if smoke else 20_000
     steps = (1, 2, 8) if smoke else STEPS
@@ -110,11 +105,8 @@ def main(argv: list[str] | None = None) -> dict:
            and r["scores"][1]["in_support"] >= GOAL_FRACTION and r["scores"][2]["in_support"] >= GOAL_FRACTION]
     result = {"rows": rows, "assignment": assignment_ms(3 if smoke else 20),
               "train_step_ms": 1000 * base.seconds / base.recipe.n_iterations, "steps": list(steps),
-              "goal_met_by": [r["method"] for r in met], "smoke": smoke,
-              "machine": f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"}
-    print(table(result))
-    _results.write(out, result)
-    return result
+              "goal_met_by": [r["method"] for r in met], "smoke": smoke}
+    return _results.finish(out, result, table)
 
 
 def table(result: dict) -> str:
@@ -122,7 +114,8 @@ def table(result: dict) -> str:
     lines = ["| method | time s | x default | straightness S | " + " | ".join(f"T = {T}" for T in steps) + " |",
              "|---|---:|---:|---:|" + "---:|" * len(steps)]
     for r in result["rows"]:
-        cells = " | ".join(f"{r['scores'][T]['in_support']:.3f} / {r['scores'][T]['sliced_w2']:.3f}" for T in steps)
+        scores = {int(T): s for T, s in r["scores"].items()}  # JSON's keys are strings
+        cells = " | ".join(f"{scores[T]['in_support']:.3f} / {scores[T]['sliced_w2']:.3f}" for T in steps)
         ratio = "-" if r["ratio"] is None else f"{r['ratio']:.2f}"
         lines.append(f"| {r['method']} | {r['seconds']:.1f} | {ratio} | {r['straightness']:.2g} | {cells} |")
     lines += ["", "Each T cell: fraction on a black cell / sliced W2 (Euler, 20,000 points). Histogram TV is in the JSON.",

@@ -63,7 +63,7 @@ def test_straight_smoke_run_prints_its_table(tmp_path, capsys):
     methods = [r["method"] for r in out["rows"]]
     assert methods[0] == "exact field, independent coupling" and "reflow (fm.REFLOW_RECIPE)" in methods
     assert "| minibatch OT (blocks of 128) |" in printed and "goal" in printed
-    assert out["rows"][0]["scores"][1]["in_support"] == 0.0  # one step of the exact field: all on the mean
+    assert out["rows"][0]["scores"]["1"]["in_support"] == 0.0  # one step of the exact field: all on the mean (JSON keys)
     assert all(r["straightness"] >= 0 for r in out["rows"])
     assert out["assignment"]["blocks of 128"]["cost"] < out["assignment"]["independent"]["cost"]
     module.main(["--table", "--out", str(tmp_path / "s.json")])
