@@ -124,7 +124,7 @@ def _pytest(*args: str) -> int:
 # The test command spreads the suite over pytest-xdist workers, a whole file (a notebook, a test module) to a
 # worker at a time, and runs every worker and notebook kernel on one thread: on two cores that is about 1.6x
 # faster than one pytest whose torch uses both (one-thread torch work is short next to Python's and numpy's).
-MAX_WORKERS = 4  # each worker holds a Python with torch and a notebook kernel: about 1 GB at most
+MAX_WORKERS = 4  # each worker is a Python with torch (its largest process peaked at 1.7 GB here) plus a kernel
 
 
 def _cores() -> int:
