@@ -139,11 +139,16 @@ def _parallel(args: list[str]) -> list[str]:
     return ["-n", str(min(_cores(), MAX_WORKERS)), "--dist", "loadfile"]
 
 
+def _one_thread() -> None:
+    """Torch (and the BLAS under numpy) on one thread in this process and what it starts, unless the user chose."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
 def test() -> int:
     """pytest on tests/ and, through nbval (strict), on every notebook, spread over the cores."""
     _note_browser()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    _one_thread()
     return _pytest("tests", "notebooks", "--nbval", *SANITIZE, *_parallel(sys.argv[2:]), *sys.argv[2:])
 
 
@@ -179,7 +184,9 @@ def _notebooks(keys: list[str]) -> list[Path]:
 
 
 def execute() -> int:
-    """Run notebooks in place with their outputs and widget state stored (what a commit holds)."""
+    """Run notebooks in place with their outputs and widget state stored (what a commit holds), torch on one
+    thread as in the test command, so the stored outputs come from the arithmetic the tests repeat."""
+    _one_thread()
     for path in _notebooks(sys.argv[2:]):
         print(f"[tasks] executing {path.name}", flush=True)
         code = run("-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
