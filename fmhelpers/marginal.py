@@ -190,6 +190,14 @@ def _prepare(x: Any, t: Any, interpolant: Interpolant | None, t_eps: float, boar
     return t, interpolant
 
 
+def _checked_posterior(x: Any, t: Any, interpolant: Interpolant | None, t_eps: float, board: Board, cell: Any):
+    """What the public functions start with: their inputs checked, then (t, interpolant, log p_t(x),
+    E[X_1 | X_t = x]), the last two in float64 (of pi_1 restricted to `cell` where one is given)."""
+    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
+    log_density, mean_x1 = _posterior(x, t, interpolant, board, _check_cell(cell, len(x), board, x.device))
+    return t, interpolant, log_density, mean_x1
+
+
 def marginal_posterior_mean(
     x: torch.Tensor,
     t: Any,
@@ -200,8 +208,7 @@ def marginal_posterior_mean(
     cell: Any = None,
 ) -> torch.Tensor:
     """E[X_1 | X_t = x], the denoiser's answer, shape (n, 2) in the dtype of x."""
-    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    return _posterior(x, t, interpolant, board, _check_cell(cell, len(x), board, x.device))[1].to(x.dtype)
+    return _checked_posterior(x, t, interpolant, t_eps, board, cell)[3].to(x.dtype)
 
 
 def marginal_velocity(
@@ -233,8 +240,7 @@ def marginal_velocity(
     Returns:
         shape (n, 2), dtype of x.
     """
-    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    mean_x1 = _posterior(x, t, interpolant, board, _check_cell(cell, len(x), board, x.device))[1]
+    t, interpolant, _, mean_x1 = _checked_posterior(x, t, interpolant, t_eps, board, cell)
     return interpolant.coefficients(t).velocity(x.to(torch.float64), mean_x1).to(x.dtype)
 
 
@@ -252,8 +258,7 @@ def marginal_score(
     Times above 1 - t_eps are evaluated at 1 - t_eps, for both m and the coefficients (as in
     `marginal_velocity`); at t = 0 it is -x, the score of pi_0.
     """
-    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    mean_x1 = _posterior(x, t, interpolant, board, _check_cell(cell, len(x), board, x.device))[1]
+    t, interpolant, _, mean_x1 = _checked_posterior(x, t, interpolant, t_eps, board, cell)
     return interpolant.coefficients(t).score(x.to(torch.float64), mean_x1).to(x.dtype)
 
 
@@ -279,8 +284,7 @@ def marginal_density(
         shape (n,), dtype of x.
     """
     check_flag("log", log)
-    t, interpolant = _prepare(x, t, interpolant, t_eps, board)
-    log_density = _posterior(x, t, interpolant, board, _check_cell(cell, len(x), board, x.device))[0]
+    log_density = _checked_posterior(x, t, interpolant, t_eps, board, cell)[2]
     return (log_density if log else log_density.exp()).to(x.dtype)
 
 
