@@ -51,28 +51,26 @@ def table_test(rows: dict):
     return test
 
 
-def points_test(calls: dict):
-    """A test over calls {name: f(bad)} x BAD_POINTS: every kind of bad points is refused."""
+def _kinds_test(kinds: dict, calls: dict):
+    """A test over calls {name: f(bad)} x kinds {bad: (value, error, word)}: each call refuses each value."""
 
-    @pytest.mark.parametrize("bad", BAD_POINTS, ids=str)
+    @pytest.mark.parametrize("bad", kinds, ids=str)
     @pytest.mark.parametrize("name", sorted(calls), ids=str)
     def test(name, bad):
-        value, error, word = BAD_POINTS[bad]
+        value, error, word = kinds[bad]
         raises_here(lambda: calls[name](value), error, word)
 
     return test
+
+
+def points_test(calls: dict):
+    """A test over calls {name: f(bad)} x BAD_POINTS: every kind of bad points is refused."""
+    return _kinds_test(BAD_POINTS, calls)
 
 
 def times_test(calls: dict):
     """A test over calls {name: f(bad)} x BAD_TIMES: every kind of bad time is refused."""
-
-    @pytest.mark.parametrize("bad", BAD_TIMES, ids=str)
-    @pytest.mark.parametrize("name", sorted(calls), ids=str)
-    def test(name, bad):
-        value, error, word = BAD_TIMES[bad]
-        raises_here(lambda: calls[name](value), error, word)
-
-    return test
+    return _kinds_test(BAD_TIMES, calls)
 
 
 def generator_test(calls: dict):
