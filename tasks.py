@@ -204,21 +204,15 @@ def _has_slider(path: Path) -> bool:
                for call in ("_slider(", "SliderView("))
 
 
+NOTEBOOK_BENCHES = ("likelihood", "straight", "meanflow", "guidance", "digits", "exercises")  # benchmarks/<name>.py
+
+
 def bench() -> int:
     """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's;
     `bench meanflow`: notebook 08's; `bench guidance`: notebook 10's; `bench digits`: notebook 11's; `bench exercises`: homework compute times."""
-    if sys.argv[2:3] == ["likelihood"]:
-        return run("benchmarks/likelihood.py", *sys.argv[3:])
-    if sys.argv[2:3] == ["straight"]:
-        return run("benchmarks/straight.py", *sys.argv[3:])
-    if sys.argv[2:3] == ["meanflow"]:
-        return run("benchmarks/meanflow.py", *sys.argv[3:])
-    if sys.argv[2:3] == ["guidance"]:
-        return run("benchmarks/guidance.py", *sys.argv[3:])
-    if sys.argv[2:3] == ["digits"]:
-        return run("benchmarks/digits.py", *sys.argv[3:])
-    if sys.argv[2:3] == ["exercises"]:
-        return run("benchmarks/exercises.py", *sys.argv[3:])
+    name = sys.argv[2] if len(sys.argv) > 2 else None
+    if name in NOTEBOOK_BENCHES:
+        return run(f"benchmarks/{name}.py", *sys.argv[3:])
     return run("benchmarks/benchmark.py", *sys.argv[2:])
 
 
