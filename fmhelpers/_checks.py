@@ -101,6 +101,23 @@ def check_points(name: str, x: Any, *, dim: int | None = 2, min_rows: int = 0) -
     return check_finite(name, x)
 
 
+def check_indices(name: str, c: Any, n: int, count: int, *, kind: str, span: str, device: Any = None) -> torch.Tensor:
+    """Indices for n points (classes, labels, black cells) as an int64 tensor (n,) in 0..count - 1: one
+    Python int for all points, or an integer tensor of shape (n,). `kind` names one index in the messages
+    ("class"), `span` says what 0..count - 1 are ("8 classes"). Each caller decides what None means."""
+    if isinstance(c, bool) or not isinstance(c, (int, torch.Tensor)):
+        raise TypeError(f"{name} must be an int or an integer tensor of shape (n,), got {type(c).__name__}")
+    if isinstance(c, int):
+        c = torch.full((n,), c, dtype=torch.long)
+    if c.dtype.is_floating_point or c.dtype.is_complex or c.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integers ({kind} indices), got {c.dtype}")
+    if c.shape != (n,):
+        raise ValueError(f"{name} must be one int or have shape ({n},), one {kind} per point, got {tuple(c.shape)}")
+    if n and (int(c.min()) < 0 or int(c.max()) >= count):
+        raise ValueError(f"{name} must lie in 0..{count - 1} ({span}), got values from {int(c.min())} to {int(c.max())}")
+    return c.long().to(device) if device is not None else c.long()
+
+
 def check_time(name: str, t: Any, n: int | None = None, *, like: torch.Tensor | None = None) -> torch.Tensor:
     """Turn `t` (float, shape (), (n,) or (n, 1)) into a tensor of shape (n, 1) or () in [0, 1].
 

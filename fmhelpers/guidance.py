@@ -33,7 +33,8 @@ from typing import Any, Callable
 
 import torch
 
-from ._checks import check_count, check_generator, check_number, check_points, resolve_device, time_column
+from ._checks import (check_count, check_generator, check_indices, check_number, check_points, resolve_device,
+                      time_column)
 from .distributions import BOARD, Board, check_board
 from .interpolants import Interpolant
 from .marginal import T_EPS, marginal_cell_fields, marginal_density, marginal_score, marginal_velocity
@@ -47,18 +48,7 @@ def check_class(name: str, c: Any, n: int, n_classes: int, *, device: Any = None
     if c is None:
         raise TypeError(f"{name} must be a class, 0..{n_classes - 1} (an int or an integer tensor of shape (n,)); "
                         f"for the field without a label use the unconditional one")
-    if isinstance(c, bool) or not isinstance(c, (int, torch.Tensor)):
-        raise TypeError(f"{name} must be an int or an integer tensor of shape (n,), got {type(c).__name__}")
-    if isinstance(c, int):
-        c = torch.full((n,), c, dtype=torch.long)
-    if c.dtype.is_floating_point or c.dtype.is_complex or c.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integer class labels, got {c.dtype}")
-    if c.shape != (n,):
-        raise ValueError(f"{name} must be one int or have shape ({n},), one class per point, got {tuple(c.shape)}")
-    if n and (int(c.min()) < 0 or int(c.max()) >= n_classes):
-        raise ValueError(f"{name} must lie in 0..{n_classes - 1} ({n_classes} classes), got values from "
-                         f"{int(c.min())} to {int(c.max())}")
-    return c.long().to(device) if device is not None else c.long()
+    return check_indices(name, c, n, n_classes, kind="class", span=f"{n_classes} classes", device=device)
 
 
 def _classes(x: Any, c: Any, board: Board) -> torch.Tensor:

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ._checks import check_flag, check_number, check_points, check_time
+from ._checks import check_flag, check_indices, check_number, check_points, check_time
 from .distributions import BOARD, Board, check_board
 from .interpolants import Coefficients, Interpolant, LinearInterpolant, check_interpolant
 
@@ -164,18 +164,8 @@ def _check_cell(cell: Any, n: int, board: Board, device: Any) -> torch.Tensor | 
     """None, or the black cell of each point as an int64 tensor (n,) in 0 .. n_black - 1."""
     if cell is None:
         return None
-    if isinstance(cell, bool) or not isinstance(cell, (int, torch.Tensor)):
-        raise TypeError(f"cell must be None, an int or an integer tensor of shape (n,), got {type(cell).__name__}")
-    if isinstance(cell, int):
-        cell = torch.full((n,), cell, dtype=torch.long)
-    if cell.dtype.is_floating_point or cell.dtype.is_complex or cell.dtype == torch.bool:
-        raise TypeError(f"cell must hold integer cell indices, got {cell.dtype}")
-    if cell.shape != (n,):
-        raise ValueError(f"cell must be one int or have shape ({n},), one black cell per point, got {tuple(cell.shape)}")
-    if n and (int(cell.min()) < 0 or int(cell.max()) >= board.n_black):
-        raise ValueError(f"cell must lie in 0..{board.n_black - 1} (the rows of board.black_cells()), "
-                         f"got values from {int(cell.min())} to {int(cell.max())}")
-    return cell.long().to(device)
+    return check_indices("cell", cell, n, board.n_black, kind="black cell", device=device,
+                         span="the rows of board.black_cells()")
 
 
 def _prepare(x: Any, t: Any, interpolant: Interpolant | None, t_eps: float, board: Board):

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_count, check_points, check_seed, time_column
+from ._checks import check_count, check_indices, check_points, check_seed, time_column
 
 ACTIVATIONS = {"gelu": nn.GELU, "silu": nn.SiLU, "relu": nn.ReLU}
 
@@ -173,20 +173,8 @@ def check_labels(name: str, c: Any, n: int, n_classes: int, *, device: Any = Non
     shape (n,), one Python int for all points, or None (every point "no label", the class n_classes)."""
     if c is None:
         return torch.full((n,), n_classes, dtype=torch.long, device=device)
-    if isinstance(c, bool) or isinstance(c, float):
-        raise TypeError(f"{name} must be an int or an integer tensor of shape (n,), got {type(c).__name__}")
-    if isinstance(c, int):
-        c = torch.full((n,), c, dtype=torch.long, device=device)
-    if not isinstance(c, torch.Tensor):
-        raise TypeError(f"{name} must be an int, an integer tensor of shape (n,) or None, got {type(c).__name__}")
-    if c.dtype.is_floating_point or c.dtype.is_complex or c.dtype == torch.bool:
-        raise TypeError(f"{name} must hold integer class labels, got {c.dtype}")
-    if c.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), one label per point, got {tuple(c.shape)}")
-    if n and (int(c.min()) < 0 or int(c.max()) > n_classes):
-        raise ValueError(f"{name} must lie in 0..{n_classes} ({n_classes} classes, and {n_classes} for "
-                         f"'no label'), got values from {int(c.min())} to {int(c.max())}")
-    return c.long().to(device) if device is not None else c.long()
+    return check_indices(name, c, n, n_classes + 1, kind="label", device=device,
+                         span=f"{n_classes} classes, and {n_classes} for 'no label'")
 
 
 class ConditionalMLP(_Network):
