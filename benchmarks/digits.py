@@ -25,7 +25,6 @@ Writes benchmarks/results/digits.json.
 from __future__ import annotations
 
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,8 +33,7 @@ import torch
 
 import fmhelpers as fm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by the tests
-import _results  # noqa: E402
+from benchmarks import _results
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS = ROOT / "notebooks" / "checkpoints"

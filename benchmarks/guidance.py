@@ -26,15 +26,12 @@ trained in at most 1.5x the default recipe's time. Writes benchmarks/results/gui
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import torch
 
 import fmhelpers as fm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by the tests
-import _results  # noqa: E402
+from benchmarks import _results
 
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
 TIMES = (0.25, 0.5, 0.75)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """One lever at a time: train a recipe, report its wall time and its quality (Euler T = 100).
 
-    .venv/bin/python benchmarks/levers.py            all the variants below, one after the other
-    .venv/bin/python benchmarks/levers.py "default" "default, uniform t"     just these
+    .venv/bin/python -m benchmarks.levers            all the variants below, one after the other
+    .venv/bin/python -m benchmarks.levers "default" "default, uniform t"     just these
 
 The numbers it printed are kept, with what they taught, in benchmarks/NOTES.md.
 """
@@ -13,7 +13,7 @@ import sys
 import time
 
 import torch
-from benchmark import quality  # benchmarks/benchmark.py: this script's folder is on sys.path when it runs
+from benchmarks.benchmark import quality
 
 import fmhelpers as fm
 

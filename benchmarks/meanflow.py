@@ -20,7 +20,6 @@ default's training time. Writes benchmarks/results/meanflow.json.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -28,8 +27,7 @@ import torch
 
 import fmhelpers as fm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by the tests
-import _results  # noqa: E402
+from benchmarks import _results
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_FRACTION, GOAL_W2, GOAL_RATIO = 0.95, 0.04, 3.0

@@ -25,16 +25,13 @@ It prints markdown tables and writes benchmarks/results/straight.json.
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import torch
 
 import fmhelpers as fm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or loaded by the tests
-import _results  # noqa: E402
+from benchmarks import _results
 
 STEPS = (1, 2, 4, 8, 100)
 GOAL_FRACTION, GOAL_RATIO = 0.95, 3.0

@@ -1,18 +1,15 @@
 """The benchmark's tiny setting runs, so the script cannot silently rot."""
 
-import importlib.util
+import importlib
 import json
-from pathlib import Path
 
 import numpy as np
 
 
 def _load(name: str):
-    """A script of benchmarks/ as a module (they are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_bench", Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A benchmark, `benchmarks.NAME`, the module `python3 tasks.py bench NAME` runs (the repository's root is on
+    the tests' path: pyproject.toml's pythonpath)."""
+    return importlib.import_module(f"benchmarks.{name}")
 
 
 benchmark = _load("benchmark")
