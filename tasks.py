@@ -12,7 +12,9 @@
     python3 tasks.py bench guidance   build .venv if missing, measure notebook 10's guidance numbers
     python3 tasks.py bench digits     build .venv if missing, measure notebook 11's digits (time, judge, memorisation)
     python3 tasks.py bench exercises  build .venv if missing, time every exercise's check with its worked solution
-    python3 tasks.py checkpoint       build .venv if missing, retrain the model the notebooks load
+    python3 tasks.py checkpoint       build .venv if missing, retrain the default model the notebooks load
+    python3 tasks.py checkpoint NAME  ... a group of checkpoints (straight, meanflow, guidance, digits, ...) or one
+                                      file by its stem (scripts/make_checkpoint.py's table)
 
 For teachers (nbgrader, in .venv-teacher: the classroom set plus requirements/teacher.txt):
     python3 tasks.py classroom        build .venv-teacher if missing, write the nbgrader course classroom/
@@ -28,7 +30,6 @@ An environment is rebuilt when its requirements file(s) or pyproject.toml change
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -198,22 +199,31 @@ def execute() -> int:
     return 0
 
 
+def registry() -> list[dict]:
+    """notebooks/registry.toml: one row per notebook (its sliders, checkpoints, benchmark, class)."""
+    import tomllib  # Python 3.11+, imported here so that an older Python still gets check_python's message
+
+    return tomllib.loads((ROOT / "notebooks" / "registry.toml").read_text())["notebook"]
+
+
 def _has_slider(path: Path) -> bool:
-    cells = json.loads(path.read_text())["cells"]
-    return any(call in "".join(c["source"]) for c in cells if c["cell_type"] == "code"
-               for call in ("_slider(", "SliderView("))
+    return any(row["sliders"] for row in registry() if row["file"] == path.name)
 
 
-NOTEBOOK_BENCHES = ("likelihood", "straight", "meanflow", "guidance", "digits", "exercises")  # benchmarks/<name>.py
+def notebook_benches() -> tuple[str, ...]:
+    """The benchmarks `bench NAME` runs besides the training benchmark: each notebook's (registry.toml), and the
+    exercises' compute times."""
+    return (*dict.fromkeys(row["benchmark"] for row in registry() if row["benchmark"] not in ("", "benchmark")),
+            "exercises")
 
 
 def bench() -> int:
     """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's;
     `bench meanflow`: notebook 08's; `bench guidance`: notebook 10's; `bench digits`: notebook 11's; `bench exercises`: homework compute times."""
     name = sys.argv[2] if len(sys.argv) > 2 else None
-    if name in NOTEBOOK_BENCHES:
-        return run(f"benchmarks/{name}.py", *sys.argv[3:])
-    return run("benchmarks/benchmark.py", *sys.argv[2:])
+    if name in notebook_benches():
+        return run("-m", f"benchmarks.{name}", *sys.argv[3:])
+    return run("-m", "benchmarks.benchmark", *sys.argv[2:])
 
 
 def checkpoint() -> int:

@@ -19,16 +19,25 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
-
 from torch import nn
 
-from ._checks import check_count, resolve_device
-from .models import VelocityMLP, build_model, model_kind
-from .recipes import DEFAULT_RECIPE, Optimiser, Recipe, as_recipe, recipe_from_dict
-from .training import train
+from ._checks import check_count, check_flag, resolve_device
+from .digits import train_judge
+from .meanflow import fit_one_step, train_meanflow
+from .models import MODELS, build_model, model_kind
+from .recipes import (
+    DEFAULT_RECIPE,
+    GUIDANCE_RECIPE,
+    JUDGE_RECIPE,
+    MEANFLOW_RECIPE,
+    Optimiser,
+    as_recipe,
+    recipe_from_dict,
+)
+from .training import TrainResult, train
 
 CHECKPOINT_FORMAT = "fmhelpers-checkpoint-v1"
 _KEYS = ("format", "config", "state_dict", "losses", "snapshots", "meta")
@@ -206,41 +215,129 @@ def load_checkpoint(path: str | os.PathLike, *, device: Any = None) -> Checkpoin
     return Checkpoint(model=model.to(device).eval(), losses=losses, snapshots=snapshots, meta=dict(payload["meta"]))
 
 
+def _train_flow(network, recipe, data, pairs, snapshot_every, progress, device) -> TrainResult:
+    return train(network, recipe, data=data, pairs=pairs, snapshot_every=snapshot_every, progress=progress,
+                 device=device)
+
+
+def _train_mean_flow(network, recipe, data, pairs, snapshot_every, progress, device) -> TrainResult:
+    _refuse(data=data)
+    return train_meanflow(network, recipe, pairs=pairs, progress=progress, device=device)
+
+
+def _fit_one_step(network, recipe, data, pairs, snapshot_every, progress, device) -> TrainResult:
+    _refuse(data=data)
+    if pairs is None:
+        raise ValueError("pairs must be given for a one-step fit (model='mean_flow' with an fm.Optimiser): "
+                         "pairs=(x_0, x_1), e.g. fm.flow_pairs(fm.marginal_velocity, n)")
+    return fit_one_step(network, pairs[0], pairs[1], recipe, progress=progress, device=device)
+
+
+def _train_judge(network, recipe, data, pairs, snapshot_every, progress, device) -> TrainResult:
+    _refuse(pairs=pairs)
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise ValueError("data must be (points, labels) for a classifier (model='classifier'), "
+                         f"got {type(data).__name__}")
+    return train_judge(data[0], data[1], recipe, model=network, progress=progress)
+
+
+def _refuse(**given: Any) -> None:
+    for name, value in given.items():
+        if value is not None:
+            raise ValueError(f"{name} is not used by this kind of model and recipe; leave it out")
+
+
+# (model kind, recipe kind) -> train(network, recipe, data, pairs, snapshot_every, progress, device):
+# which trainer `load_or_train` runs for a network of `fm.MODELS` and a recipe of `fm.RECIPE_KINDS`
+TRAINERS: dict[tuple[str, str], Callable[..., TrainResult]] = {
+    ("velocity", "flow"): _train_flow,
+    ("conditional", "flow"): _train_flow,
+    ("mean_flow", "mean_flow"): _train_mean_flow,
+    ("mean_flow", "optimiser"): _fit_one_step,
+    ("classifier", "optimiser"): _train_judge,
+}
+_DEFAULTS = {"velocity": DEFAULT_RECIPE, "conditional": GUIDANCE_RECIPE, "mean_flow": MEANFLOW_RECIPE,
+             "classifier": JUDGE_RECIPE}
+
+
 def load_or_train(
     path: str | os.PathLike,
-    recipe: Recipe | None = None,
+    recipe: Optimiser | None = None,
     *,
+    model: str = "velocity",
+    config: dict[str, Any] | None = None,
+    data: Any = None,
+    pairs: tuple[torch.Tensor, torch.Tensor] | None = None,
+    start: nn.Module | None = None,
+    meta: dict[str, Any] | None = None,
     retrain: bool = False,
     snapshot_every: int | None = 1000,
     progress: bool = True,
     device: Any = None,
     **changes: Any,
 ) -> Checkpoint:
-    """Load the checkpoint at `path`, or train `VelocityMLP()` with the recipe and save it there.
+    """Load the checkpoint at `path`, or train a network of kind `model` with the recipe and save it there.
 
-    The recipe is `recipe` (default `fm.DEFAULT_RECIPE`) with `changes` applied (any field of
-    `fm.Recipe`). A checkpoint trained with another recipe is not used: the model is trained
-    again (and the reason printed). Weights are snapshotted every `snapshot_every` iterations,
-    as notebook 04 shows them.
+    The trainer is `TRAINERS[(model, recipe.kind)]`: a "velocity" or "conditional" network with an
+    `fm.Recipe` (`fm.train`), a "mean_flow" network with an `fm.MeanFlowRecipe` (`fm.train_meanflow`)
+    or with an `fm.Optimiser` and `pairs` (`fm.fit_one_step`), a "classifier" with an `fm.Optimiser`
+    and data=(points, labels) (`fm.train_judge`). A checkpoint whose recipe or network differs from
+    the one asked for is not used: the model is trained again (and the reason printed).
+
+    Args:
+        path: the checkpoint file.
+        recipe: the recipe (default: `fm.DEFAULT_RECIPE` for "velocity", `fm.GUIDANCE_RECIPE` for
+            "conditional", `fm.MEANFLOW_RECIPE` for "mean_flow", `fm.JUDGE_RECIPE` for "classifier"),
+            with `changes` applied (any of its fields).
+        model: a kind of `fm.MODELS`; `config` its arguments (default: the network's own defaults).
+        data, pairs: what the trainer learns from (a data set; given pairs, e.g. `fm.flow_pairs`).
+        start: a network to copy and train further instead of a new one (reflow's warm start).
+        meta: plain values to store beside the training seconds, the torch version and the threads.
+        retrain: train even when a matching checkpoint exists.
+        snapshot_every: weight snapshots every this many iterations (flows; notebook 04 shows them).
 
     Returns:
-        the Checkpoint, whose .meta holds the recipe (as plain values; `.recipe` gives the
-        Recipe), the training seconds and the torch version.
+        the Checkpoint; `.recipe` gives the recipe, `.meta` the seconds, versions and `meta`.
     """
-    wanted = as_recipe(recipe, changes, DEFAULT_RECIPE, Recipe)
+    if not isinstance(model, str) or model not in MODELS:
+        raise ValueError(f"model must be one of {tuple(MODELS)}, got {model!r}")
+    default = _DEFAULTS[model]
+    cls = type(recipe) if isinstance(recipe, Optimiser) else type(default)
+    wanted = as_recipe(recipe, changes, default, cls)
+    trainer = TRAINERS.get((model, wanted.kind))
+    if trainer is None:
+        raise ValueError(f"a {model!r} network does not train with an fm.{type(wanted).__name__}; the pairs known "
+                         f"are {sorted(TRAINERS)}")
+    check_flag("retrain", retrain)
+    check_flag("progress", progress)
+    if config is not None and not isinstance(config, dict):
+        raise TypeError(f"config must be a dict of the network's arguments, got {type(config).__name__}")
+    if start is not None and model_kind(start) != model:
+        raise ValueError(f"start must be a {model!r} network, got a {model_kind(start)!r} one")
+    if meta is not None and not isinstance(meta, dict):
+        raise TypeError(f"meta must be a dict of plain values, got {type(meta).__name__}")
+    if snapshot_every is not None:
+        snapshot_every = check_count("snapshot_every", snapshot_every, minimum=1)
     device = resolve_device(device)
+    network = copy.deepcopy(start) if start is not None else MODELS[model](**(config or {}))
     path = Path(path)
     if path.exists() and not retrain:
         ckpt = load_checkpoint(path, device=device)
         stored = ckpt.meta.get("recipe")
         try:
-            same = Recipe.upgrade(stored) == wanted.to_dict()
+            same = type(wanted).upgrade(stored) == wanted.to_dict()
         except ValueError:
             same = False
-        if same:
+        same_network = model_kind(ckpt.model) == model and ckpt.model.config == network.config
+        if same and same_network:
             return ckpt
-        print(f"{path.name} was trained with {stored}; training again with {wanted.to_dict()}")
-    result = train(VelocityMLP(), wanted, snapshot_every=snapshot_every, progress=progress, device=device)
-    meta = {"seconds": result.seconds, "torch": torch.__version__}
-    save_checkpoint(path, result.model, recipe=wanted, losses=result.losses, snapshots=result.snapshots, meta=meta)
+        reason = (f"was trained with {stored}; training again with {wanted.to_dict()}" if not same else
+                  f"holds a {model_kind(ckpt.model)} network {ckpt.model.config}; training a {model} one "
+                  f"{network.config}")
+        print(f"{path.name} {reason}")
+    result = trainer(network, wanted, data, pairs, snapshot_every, progress, device)
+    stored_meta = {"seconds": result.seconds, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                   **(meta or {})}
+    save_checkpoint(path, result.model, recipe=wanted, losses=result.losses, snapshots=result.snapshots,
+                    meta=stored_meta)
     return load_checkpoint(path, device=device)

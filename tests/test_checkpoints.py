@@ -176,6 +176,7 @@ BAD = {
     "Checkpoint": (lambda: fm.load_checkpoint(CKPT).model_at(7), ValueError, "iteration"),
     "load_checkpoint": (lambda: fm.load_checkpoint(3), TypeError, "path"),
     "load_or_train": (lambda: fm.load_or_train("x.pt", lr=0), ValueError, "lr"),
+    "load_or_train retrain": (lambda: fm.load_or_train("x.pt", retrain="yes"), TypeError, "retrain"),  # was accepted
     "save_checkpoint": (lambda: fm.save_checkpoint("/tmp/never.pt", _small_model(), losses=["a"]), TypeError, "losses"),
     "save_checkpoint model": (lambda: fm.save_checkpoint("/tmp/never.pt", torch.nn.Linear(2, 2)), TypeError, "model"),
     "save_checkpoint recipe": (lambda: fm.save_checkpoint("/tmp/never.pt", _small_model(), recipe={"lr": 1}), TypeError,

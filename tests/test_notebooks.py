@@ -9,25 +9,63 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-NAMES = [
-    "01_problem_setup.ipynb",
-    "02_interpolants.ipynb",
-    "03_conditional_vs_marginal_velocity.ipynb",
-    "04_training.ipynb",
-    "05_euler_sampling.ipynb",
-    "06_intermediate_distributions.ipynb",
-    "07_straight_paths.ipynb",
-    "08_one_step.ipynb",
-    "09_likelihood_and_score.ipynb",
-    "10_guidance.ipynb",
-    "11_digits.ipynb",
-]
+from registry import BY_NAME, NAMES, ROOT, ROWS, checkpoint_script, number
+
 SLIDER_CALLS = ("time_slider(", "steps_slider(", "SliderView(")
 
 
+def _code(name: str) -> str:
+    return "".join(c.source for c in nbformat.read(ROOT / "notebooks" / name, as_version=4).cells
+                   if c.cell_type == "code")
+
+
 def test_the_notebooks_and_nothing_else():
-    assert sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")) == NAMES
+    """notebooks/registry.toml lists every notebook, in order, and nothing else."""
+    assert sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb")) == NAMES == sorted(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_registry_row_is_what_the_notebook_does(name):
+    """Its sliders are the sliders the notebook makes; its checkpoints the files it loads (and each is made
+    by the checkpoint script); its benchmark and its solutions file exist."""
+    row, code = BY_NAME[name], _code(name)
+    assert sum(code.count(call) for call in SLIDER_CALLS) == len(row["sliders"])
+    stored = {p.name for p in (ROOT / "notebooks" / "checkpoints").glob("*.pt")}
+    assert {f for f in re.findall(r"[a-z_]+\.pt", code) if f in stored} == set(row["checkpoints"])
+    made = {r.file for rows in checkpoint_script().CHECKPOINTS.values() for r in rows}
+    assert set(row["checkpoints"]) <= made & stored
+    assert not row["benchmark"] or (ROOT / "benchmarks" / f"{row['benchmark']}.py").is_file()
+    assert (ROOT / "notebooks" / "solutions" / f"solutions_{number(name)}.py").is_file()
+
+
+@pytest.mark.parametrize("row", checkpoint_script().ROWS, ids=lambda row: row.file)
+def test_every_stored_checkpoint_is_what_its_registry_row_makes(row, monkeypatch):
+    """The committed file holds the row's network (kind and arguments) and recipe, so that
+    `fm.load_or_train` with the row loads it instead of training (any trainer called fails here)."""
+    import fmhelpers as fm
+    from fmhelpers import checkpoints
+
+    def trained(*args):
+        raise AssertionError(f"{row.file} was trained again: the stored network or recipe is not the row's")
+
+    monkeypatch.setattr(checkpoints, "TRAINERS", {key: trained for key in checkpoints.TRAINERS})
+    ckpt = fm.load_or_train(ROOT / "notebooks" / "checkpoints" / row.file, row.recipe, model=row.model,
+                            config=dict(row.config), progress=False)
+    assert ckpt.recipe == row.recipe and fm.models.model_kind(ckpt.model) == row.model
+
+
+def test_readme_and_teaching_agree_with_the_registry():
+    """The README's table links every notebook; each class of TEACHING.md, "## Class k: ... (first-last)",
+    teaches notebooks whose registry row says class k, and every class of the registry has its heading."""
+    readme = (ROOT / "README.md").read_text()
+    teaching = (ROOT / "notebooks" / "TEACHING.md").read_text()
+    for name in NAMES:
+        assert f"(notebooks/{name})" in readme, name
+    headings = re.findall(r"^## Class (\d+): .*\((\d\d)(?:-(\d\d))?\)$", teaching, flags=re.M)
+    assert {int(k) for k, _, _ in headings} == {row["class"] for row in ROWS}
+    for k, first, last in headings:
+        taught = [row for row in ROWS if first <= number(row["file"]) <= (last or first)]
+        assert taught and all(row["class"] == int(k) for row in taught), f"class {k} ({first}-{last})"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -95,12 +133,11 @@ def test_saved_slider_shows_a_picture(name):
     import base64
 
     nb = json.loads((ROOT / "notebooks" / name).read_text())
-    has_slider = any("_slider(" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    if not has_slider:
+    if not BY_NAME[name]["sliders"]:
         return
     state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     images = [m for m in state.values() if m["model_name"] == "ImageModel"]
-    assert images, "a slider notebook was saved without its widget state"
+    assert len(images) >= len(BY_NAME[name]["sliders"]), "a slider notebook was saved without its widget state"
     for model in images:
         values = [b for b in model.get("buffers", []) if b["path"] == ["value"]]
         assert values and base64.b64decode(values[0]["data"]).startswith(b"\x89PNG")
@@ -110,10 +147,7 @@ def test_saved_slider_shows_a_picture(name):
 def test_every_slider_draws_every_position_under_nbval(name):
     """The browser test drives one notebook; each of the others proves its slider pictures under
     nbval, by a call of `view.draw_all()` (which raises on a picture that fails) for every slider."""
-    code = "".join(c.source for c in nbformat.read(ROOT / "notebooks" / name, as_version=4).cells
-                   if c.cell_type == "code")
-    made = sum(code.count(call) for call in SLIDER_CALLS)
-    assert code.count(".draw_all()") >= made
+    assert _code(name).count(".draw_all()") >= len(BY_NAME[name]["sliders"])
 
 
 def _png_width(data: bytes) -> int:
