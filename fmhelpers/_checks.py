@@ -12,6 +12,7 @@ The contracts they enforce, once, at each public entry point:
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Callable
 
@@ -244,21 +245,36 @@ def module_device(module: nn.Module) -> torch.device | None:
 
 
 def check_callable(name: str, f: Any, signature: str) -> Callable:
-    """`f` if it can be called, else a TypeError that shows how it will be called."""
+    """`f` if it can be called as `signature` says ("draw(ax, value)": with two positional arguments),
+    else a TypeError that shows how it will be called and, for the wrong number of arguments, what
+    `f` takes."""
     if not callable(f):
         raise TypeError(f"{name} must be callable as {signature}, got {type(f).__name__}")
+    inside = signature[signature.find("(") + 1:signature.find(")")]
+    n_args = len([arg for arg in inside.split(",") if arg.strip()])
+    try:
+        own = inspect.signature(f)
+    except (TypeError, ValueError):  # a builtin without a signature: nothing to compare
+        return f
+    try:
+        own.bind(*range(n_args))
+    except TypeError:
+        raise TypeError(f"{name} must take {n_args} positional argument{'s' * (n_args != 1)}: it is called as "
+                        f"{signature}, but its signature is {getattr(f, '__name__', name)}{own}") from None
     return f
 
 
-def check_field_output(name: str, v: Any, x: torch.Tensor, where: str = "") -> torch.Tensor:
+def check_field_output(name: str, v: Any, x: torch.Tensor, where: str = "", *, finite: bool = True) -> torch.Tensor:
     """What a velocity field (or a network, or an average velocity u) returned for points x: a
-    finite tensor of x's shape (no silent broadcasting of an (n, 1) answer), else a clear error."""
+    finite tensor of x's shape (no silent broadcasting of an (n, 1) answer), else a clear error.
+    finite=False checks the type and shape only (a trainer's first batch: a loss that is not finite
+    is the loop's to report, with the iteration and the learning rate)."""
     if not isinstance(v, torch.Tensor):
         raise TypeError(f"{name} must return a torch.Tensor of shape {tuple(x.shape)}, got {type(v).__name__}{where}")
     if v.shape != x.shape:
         raise ValueError(f"{name} must return shape {tuple(x.shape)} (one velocity per point), "
                          f"got {tuple(v.shape)}{where}")
-    bad = _non_finite(v)
+    bad = _non_finite(v) if finite else None
     if bad:
         raise ValueError(f"{name} returned {bad}{where}")
     return v

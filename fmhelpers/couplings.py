@@ -2,17 +2,16 @@
 
 The loss of notebook 04 pairs x_0 ~ pi_0 and x_1 ~ pi_1 drawn apart: the *independent*
 coupling. Any other joint law of (x_0, x_1) with the same two marginals also gives a flow from
-pi_0 to pi_1, and some give straighter ones. A coupling here is one function in `COUPLINGS`,
-`pairing(x_0, x_1, block_size) -> permutation`, that reorders the x_1 of a batch (a permutation
-keeps both marginals: the x_0 and the x_1 of the batch are the same points as before):
+pi_0 to pi_1, and some give straighter ones. A coupling here is one entry of the table `COUPLINGS`,
+a `Coupling` whose `pairing(x_0, x_1, block_size) -> permutation` reorders the x_1 of a batch (a
+permutation keeps both marginals: the x_0 and the x_1 of the batch are the same points as before):
 
 - "independent": the batch as drawn;
 - "ot", minibatch optimal transport: within each batch (or block of `block_size` rows), the
   pairing that minimises the total squared distance sum_i ||x_0^i - x_1^sigma(i)||^2 over
-  permutations sigma, solved exactly by `scipy.optimize.linear_sum_assignment`.
-
-A third way, rows of given pairs (reflow's, `fm.flow_pairs`), is a source of batches rather than
-a reordering: `draw_batch(..., pairs=(x_0, x_1))`.
+  permutations sigma, solved exactly by `scipy.optimize.linear_sum_assignment`;
+- "pairs": rows of given pairs (reflow's, `fm.flow_pairs`), kept as they are; the entry says it
+  needs a source of pairs: `draw_batch(n, data_source(pairs=(x_0, x_1)), g, coupling="pairs")`.
 
 With coupled pairs, the regression target is the conditional velocity u_t = x_1 - x_0 of the
 pair. The minibatch target of `fm.minibatch_target` assumes the independent coupling (its
@@ -28,8 +27,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ._checks import check_choice, check_count, check_points
-from .distributions import BOARD, Board, black_cell_index, sample_checkerboard, sample_gaussian
+from ._checks import check_choice, check_count, check_flag, check_points
+from .distributions import BOARD, Board, raw_checkerboard, raw_gaussian
 
 
 def _check_pair(x_0: Any, x_1: Any) -> None:
@@ -73,10 +72,30 @@ def _ot_blocks(x_0: torch.Tensor, x_1: torch.Tensor, block_size: int | None) -> 
                       for start in range(0, len(x_0), size)])
 
 
-# name -> pairing(x_0, x_1, block_size) -> permutation of the rows of x_1
-COUPLINGS: dict[str, Callable[[torch.Tensor, torch.Tensor, int | None], torch.Tensor]] = {
-    "independent": _independent,
-    "ot": _ot_blocks,
+@dataclass(frozen=True)
+class Coupling:
+    """One coupling: `pairing(x_0, x_1, block_size)` -> the permutation of the rows of x_1 that pairs
+    them with x_0, and what the recipe must know of it.
+
+    Attributes:
+        pairing: the unchecked function.
+        independent: the pairs are the product law (x_0 and x_1 drawn apart), the law the minibatch
+            and exact targets assume.
+        needs_pairs: the batch comes from given pairs (`fm.flow_pairs`), not from the board or a data
+            set; the rows are already paired, so the pairing keeps them as they are.
+    """
+
+    pairing: Callable[[torch.Tensor, torch.Tensor, int | None], torch.Tensor]
+    independent: bool = False
+    needs_pairs: bool = False
+
+
+# name -> Coupling: "independent" (the batch as drawn), "ot" (minibatch optimal transport, in blocks),
+# "pairs" (rows of given pairs, kept as they are: reflow's)
+COUPLINGS: dict[str, Coupling] = {
+    "independent": Coupling(_independent, independent=True),
+    "ot": Coupling(_ot_blocks),
+    "pairs": Coupling(_independent, needs_pairs=True),
 }
 
 
@@ -86,7 +105,8 @@ def pairing(x_0: torch.Tensor, x_1: torch.Tensor, coupling: str = "independent",
 
     Args:
         x_0, x_1: (n, d) points, n >= 1.
-        coupling: "independent" (perm is the identity) or "ot" (minimal total squared distance).
+        coupling: "independent" (perm is the identity), "ot" (minimal total squared distance) or
+            "pairs" (the rows are given pairs: the identity).
         block_size: for "ot", solve the assignment within consecutive blocks of this many rows
             instead of the whole batch (cheaper: the exact solver's cost grows like n^3).
     """
@@ -94,15 +114,13 @@ def pairing(x_0: torch.Tensor, x_1: torch.Tensor, coupling: str = "independent",
     check_choice("coupling", coupling, tuple(COUPLINGS))
     if block_size is not None:
         block_size = check_count("block_size", block_size, minimum=1)
-    return COUPLINGS[coupling](x_0, x_1, block_size)
+    return COUPLINGS[coupling].pairing(x_0, x_1, block_size)
 
 
 def couple(x_0: torch.Tensor, x_1: torch.Tensor, coupling: str = "independent", *,
            block_size: int | None = None) -> torch.Tensor:
-    """x_1 reordered so that row i pairs with x_0[i] under `coupling`: `x_1[pairing(...)]` (x_1 itself
-    for "independent")."""
-    perm = pairing(x_0, x_1, coupling, block_size=block_size)
-    return x_1 if coupling == "independent" else x_1[perm]
+    """x_1 reordered so that row i pairs with x_0[i] under `coupling`: `x_1[pairing(...)]`."""
+    return x_1[pairing(x_0, x_1, coupling, block_size=block_size)]
 
 
 @dataclass
@@ -186,28 +204,39 @@ def draw_batch(n: int, source: Source, generator: torch.Generator, *, coupling: 
 
     The random draws, in order: x_0, then x_1 (for a board or a data set), or the rows of the
     pairs; the coupling reorders x_1 (and its labels) without drawing. labels=True also returns the
-    label of each x_1 (its black cell on a board).
+    label of each x_1 (on a board, the black cell it was drawn in: `fm.black_cell_index`'s label).
     """
     n = check_count("n", n, minimum=1)
     if not isinstance(source, Source):
         raise TypeError(f"source must come from fmhelpers.couplings.data_source(...), got {type(source).__name__}")
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    check_choice("coupling", coupling, (*COUPLINGS, "pairs"))
-    if (coupling == "pairs") != (source.pairs is not None):
-        raise ValueError("coupling='pairs' goes with a source of given pairs, and only with one")
+    check_choice("coupling", coupling, tuple(COUPLINGS))
+    if COUPLINGS[coupling].needs_pairs != (source.pairs is not None):
+        raise ValueError(f"coupling={coupling!r} {'needs' if COUPLINGS[coupling].needs_pairs else 'cannot take'} "
+                         f"a source of given pairs (data_source(pairs=...)), and only such a coupling takes one")
+    if ot_block is not None:
+        ot_block = check_count("ot_block", ot_block, minimum=1)
+    labels = check_flag("labels", labels)
+    if labels and not source.has_labels:
+        raise ValueError("labels=True needs a source with labels (the board, or data=(points, labels))")
+    return raw_batch(n, source, generator, coupling, ot_block, labels)
+
+
+def raw_batch(n: int, source: Source, generator: torch.Generator, coupling: str, ot_block: int | None,
+              labels: bool) -> Batch:
+    """`draw_batch`'s core, no checks: what a training step calls on a source and choices checked once."""
+    y = None
     if source.pairs is not None:
         rows = torch.randint(len(source.pairs[0]), (n,), generator=generator)
-        return Batch(source.pairs[0][rows], source.pairs[1][rows])
-    if source.data is not None:
-        x_0 = sample_gaussian(n, dim=source.dim, generator=generator)
+        x_0, x_1 = source.pairs[0][rows], source.pairs[1][rows]
+    elif source.data is not None:
+        x_0 = raw_gaussian(n, source.dim, generator)
         rows = torch.randint(len(source.data), (n,), generator=generator)
         x_1, y = source.data[rows], (source.labels[rows] if source.labels is not None and labels else None)
     else:
-        x_0 = sample_gaussian(n, generator=generator)
-        x_1 = sample_checkerboard(n, board=source.board, generator=generator)
-        y = black_cell_index(x_1, board=source.board) if labels else None
-    if coupling == "ot":
-        perm = COUPLINGS[coupling](x_0, x_1, ot_block)
-        x_1, y = x_1[perm], (y[perm] if y is not None else None)
-    return Batch(x_0, x_1, y)
+        x_0 = raw_gaussian(n, 2, generator)
+        x_1, cells = raw_checkerboard(n, source.board, generator)
+        y = cells if labels else None
+    perm = COUPLINGS[coupling].pairing(x_0, x_1, ot_block)
+    return Batch(x_0, x_1[perm], y[perm] if y is not None else None)

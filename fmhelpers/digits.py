@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_choice, check_generator, check_model, check_points
-from .models import ClassifierMLP, check_labels
+from ._checks import check_choice, check_generator, check_indices, check_model, check_points
+from .models import ClassifierMLP
 from .recipes import JUDGE_RECIPE, Optimiser, as_recipe
 from .training import TrainResult, fit
 
@@ -61,17 +61,13 @@ def _raw() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _classes(name: str, c: Any, n: int, n_classes: int) -> torch.Tensor:
-    """Classes of n points as int64 (n,) in 0 .. n_classes - 1: an int (every point) or an int tensor (n,)."""
-    if isinstance(c, (int, np.integer)) and not isinstance(c, bool) and not 0 <= int(c) < n_classes:
-        raise ValueError(f"{name} must be a class in 0..{n_classes - 1}, got {int(c)}")
+    """Classes of n points as int64 (n,) in 0 .. n_classes - 1: an int (every point) or an int tensor (n,).
+    A judge has no "no label" class, so None and n_classes are refused."""
     if isinstance(c, np.integer):
         c = int(c)
     if c is None:
         raise TypeError(f"{name} must be a class (an int in 0..{n_classes - 1}) or an int tensor of shape (n,), got None")
-    labels = check_labels(name, c, n, n_classes)
-    if n and int(labels.max()) >= n_classes:
-        raise ValueError(f"{name} must be classes in 0..{n_classes - 1}, got {int(labels.max())}")
-    return labels
+    return check_indices(name, c, n, n_classes, kind="class", span=f"the {n_classes} digit classes")
 
 
 def load_digits(split: str = "train", *, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ._checks import check_count, check_generator, check_points, check_positive, resolve_device
+from ._checks import check_count, check_flag, check_generator, check_points, check_positive, resolve_device
 
 SCALE_RANGE = (1e-6, 1e6)  # a board far outside this underflows its density or overflows float32 samples
 
@@ -102,26 +102,43 @@ def sample_gaussian(n: int, *, dim: int = 2, generator: torch.Generator | None =
     n = check_count("n", n)
     dim = check_count("dim", dim, minimum=1)
     device, gen_device = _generator_device(generator, device)
-    return torch.randn(n, dim, generator=generator, device=gen_device).to(device)
+    return raw_gaussian(n, dim, generator, gen_device).to(device)
+
+
+def raw_gaussian(n: int, dim: int, generator: torch.Generator | None, device: Any = None) -> torch.Tensor:
+    """`sample_gaussian`'s core, no checks (a training step calls it): float32 (n, dim) on the
+    generator's device (or `device`)."""
+    return torch.randn(n, dim, generator=generator, device=device)
 
 
 def sample_checkerboard(
-    n: int, *, board: Board = BOARD, generator: torch.Generator | None = None, device: Any = None
-) -> torch.Tensor:
+    n: int, *, board: Board = BOARD, generator: torch.Generator | None = None, device: Any = None,
+    return_cells: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Draw n points from pi_1, exactly and without a rejection loop.
 
     Each point picks one black cell uniformly at random, then a uniform position inside it.
 
     Returns:
-        float32 tensor of shape (n, 2).
+        float32 tensor of shape (n, 2); with return_cells=True also the black cell each point was
+        drawn in, int64 (n,) (its row in `board.black_cells()`: the label `black_cell_index` gives).
     """
     n = check_count("n", n)
     board = check_board(board)
+    check_flag("return_cells", return_cells)
     device, gen_device = _generator_device(generator, device)
-    corners = board.black_cells().to(torch.float32).to(gen_device)
-    cell = torch.randint(len(corners), (n,), generator=generator, device=gen_device)
-    offset = torch.rand(n, 2, generator=generator, device=gen_device) * board.side
-    return (corners[cell] + offset).to(device)
+    points, cells = raw_checkerboard(n, board, generator, gen_device)
+    return (points.to(device), cells.to(device)) if return_cells else points.to(device)
+
+
+def raw_checkerboard(n: int, board: Board, generator: torch.Generator | None,
+                     device: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """`sample_checkerboard`'s core, no checks: (points float32 (n, 2), the black cell each was drawn
+    in, int64 (n,): its row in `board.black_cells()`, the label `black_cell_index` gives)."""
+    corners = board.black_cells().to(torch.float32).to(device)
+    cell = torch.randint(len(corners), (n,), generator=generator, device=device)
+    offset = torch.rand(n, 2, generator=generator, device=device) * board.side
+    return corners[cell] + offset, cell
 
 
 def in_checkerboard(x: torch.Tensor, *, board: Board = BOARD) -> torch.Tensor:

@@ -143,7 +143,10 @@ class Interpolant:
 
     def coefficients(self, t: Any) -> Coefficients:
         """All four coefficients at t (float, shape (n,) or (n, 1); returned with t's shape, (n, 1) for (n,))."""
-        t = check_time("t", t)
+        return self.raw_coefficients(check_time("t", t))
+
+    def raw_coefficients(self, t: torch.Tensor) -> Coefficients:
+        """`coefficients`' core, no checks (a training step calls it): t a tensor already in [0, 1]."""
         return Coefficients(self.alpha(t), self.beta(t), self.d_alpha(t), self.d_beta(t))
 
     def interpolate(self, x_0: torch.Tensor, x_1: torch.Tensor, t: Any) -> torch.Tensor:

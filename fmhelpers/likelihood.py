@@ -40,12 +40,11 @@ from ._checks import (
     time_column,
 )
 from .interpolants import Interpolant, check_interpolant
-from .solvers import SOLVERS, integrate
+from .solvers import SOLVERS, raw_integrate
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-ESTIMATORS = ("exact", "hutchinson")
 
 
 def gaussian_log_density(x: torch.Tensor) -> torch.Tensor:
@@ -85,14 +84,28 @@ def _velocity_and_divergence(field: Velocity, x: torch.Tensor, t: torch.Tensor, 
     return v.detach(), div.detach()
 
 
+def _no_probes(n_probes: int, generator: torch.Generator | None, shape: tuple[int, int]) -> None:
+    return None
+
+
+def _rademacher(n_probes: int, generator: torch.Generator | None, shape: tuple[int, int]) -> torch.Tensor:
+    return torch.randint(0, 2, (n_probes, *shape), generator=generator).to(torch.get_default_dtype()) * 2 - 1
+
+
+# name -> probes(n_probes, generator, shape): None for the exact divergence (one backward pass per
+# coordinate), Rademacher vectors (n_probes, n, d) of +-1 for Hutchinson's estimate
+ESTIMATORS: dict[str, Callable[[int, torch.Generator | None, tuple[int, int]], torch.Tensor | None]] = {
+    "exact": _no_probes,
+    "hutchinson": _rademacher,
+}
+
+
 def _probes(estimator: Any, n_probes: Any, generator: Any, shape: tuple[int, int]) -> torch.Tensor | None:
-    """Rademacher probes (n_probes, n, d) of +-1 for estimator="hutchinson", None for "exact"."""
-    check_choice("estimator", estimator, ESTIMATORS)
+    """`ESTIMATORS[estimator]`'s probes, its arguments checked."""
+    check_choice("estimator", estimator, tuple(ESTIMATORS))
     n_probes = check_count("n_probes", n_probes, minimum=1)
     generator = check_generator("generator", generator)
-    if estimator == "exact":
-        return None
-    return torch.randint(0, 2, (n_probes, *shape), generator=generator).to(torch.get_default_dtype()) * 2 - 1
+    return ESTIMATORS[estimator](n_probes, generator, shape)
 
 
 def divergence(velocity: Velocity, x: torch.Tensor, t: Any, *, estimator: str = "exact", n_probes: int = 1,
@@ -185,7 +198,7 @@ def log_likelihood(
 
     y_t = torch.cat([x.detach(), torch.zeros(len(x), 1, dtype=x.dtype, device=x.device)], dim=1)
     with torch.no_grad():
-        y_0 = integrate(solver, augmented, y_t, n_steps, t, 0.0)
+        y_0 = raw_integrate(solver, augmented, y_t, n_steps, t, 0.0)
     log_p = _gaussian_log_density(y_0[:, :d]) + y_0[:, d]
     return (log_p, y_0[:, :d]) if return_start else log_p
 
@@ -240,10 +253,14 @@ def diffusion_noise(interpolant: Interpolant | None = None) -> NoiseSchedule:
     interpolant = check_interpolant(interpolant)
 
     def g(t: float) -> float:
-        if t <= 0:
+        """g at one time t (a float in [0, 1]): 0 at t = 0 (the first step takes no noise) and at t = 1."""
+        t = check_number("t", t)
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"t must lie in [0, 1], got {t}")
+        if t in (0.0, 1.0):
             return 0.0
-        c = interpolant.coefficients(torch.tensor(float(t), dtype=torch.float64))
-        value = 2 * c.alpha_t**2 * (c.d_beta_t / c.beta_t - c.d_alpha_t / c.alpha_t) if t < 1 else torch.zeros(())
+        c = interpolant.raw_coefficients(torch.tensor(t, dtype=torch.float64))
+        value = 2 * c.alpha_t**2 * (c.d_beta_t / c.beta_t - c.d_alpha_t / c.alpha_t)
         return math.sqrt(max(float(value), 0.0))
 
     return g

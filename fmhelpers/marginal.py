@@ -231,7 +231,16 @@ def marginal_velocity(
         shape (n, 2), dtype of x.
     """
     t, interpolant, _, mean_x1 = _checked_posterior(x, t, interpolant, t_eps, board, cell)
-    return interpolant.coefficients(t).velocity(x.to(torch.float64), mean_x1).to(x.dtype)
+    return interpolant.raw_coefficients(t).velocity(x.to(torch.float64), mean_x1).to(x.dtype)
+
+
+def raw_marginal_velocity(x: torch.Tensor, t: torch.Tensor, interpolant: Interpolant, board: Board,
+                          t_eps: float = T_EPS) -> torch.Tensor:
+    """`marginal_velocity`'s core, no checks (the "exact" target of a training step calls it): x (n, 2)
+    finite, t (n, 1) in [0, 1], an Interpolant instance and a Board; (n, 2) in x's dtype."""
+    t = t.to(torch.float64).reshape(-1, 1).expand(len(x), 1).clamp(max=1 - t_eps)
+    mean_x1 = _posterior(x, t, interpolant, board, None)[1]
+    return interpolant.raw_coefficients(t).velocity(x.to(torch.float64), mean_x1).to(x.dtype)
 
 
 def marginal_score(

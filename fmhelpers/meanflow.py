@@ -40,26 +40,27 @@ from ._checks import (
     check_points,
     time_column,
 )
-from .couplings import data_source, draw_batch
+from .couplings import COUPLINGS, data_source, raw_batch
 from .models import MeanFlowMLP
 from .recipes import MEANFLOW_RECIPE, ONE_STEP_FIT_RECIPE, MeanFlowRecipe, Optimiser, as_recipe
-from .solvers import SOLVERS, integrate
-from .targets import point_and_goal
+from .solvers import SOLVERS, raw_integrate
+from .targets import INTERVALS, point_and_goal
 from .training import TrainResult, fit
 
 
 def sample_intervals(n: int, recipe: MeanFlowRecipe, generator: torch.Generator | None = None):
     """(t, s), each of shape (n, 1), float32, with t <= s; a share `recipe.equal_fraction` has s = t,
-    and a share `recipe.one_step_fraction` is (0, 1)."""
+    and a share `recipe.one_step_fraction` is (0, 1). The two times come from
+    `INTERVALS[recipe.intervals]` (fmhelpers.targets)."""
     n = check_count("n", n, minimum=1)
     if not isinstance(recipe, MeanFlowRecipe):
         raise TypeError(f"recipe must be an fm.MeanFlowRecipe, got {type(recipe).__name__}")
-    generator = check_generator("generator", generator)
-    if recipe.intervals == "uniform":
-        a, b = torch.rand(n, 1, generator=generator), torch.rand(n, 1, generator=generator)
-    else:
-        a = torch.sigmoid(torch.randn(n, 1, generator=generator) + recipe.time_mean)
-        b = torch.sigmoid(torch.randn(n, 1, generator=generator) + recipe.time_mean)
+    return raw_intervals(n, recipe, check_generator("generator", generator))
+
+
+def raw_intervals(n: int, recipe: MeanFlowRecipe, generator: torch.Generator | None):
+    """`sample_intervals`' core, no checks (a training step calls it)."""
+    a, b = INTERVALS[recipe.intervals](n, recipe.time_mean, generator)
     t, s = torch.minimum(a, b), torch.maximum(a, b)
     which = torch.rand(n, 1, generator=generator)
     equal = which < recipe.equal_fraction
@@ -83,13 +84,13 @@ def _as_function(u: Any) -> Callable:
 
 
 def _value_and_target(u: Callable, x_t: torch.Tensor, t: torch.Tensor, s: torch.Tensor, v: torch.Tensor,
-                      checked: bool = True):
+                      checked: bool = True, finite: bool = True):
     """u(x_t, t, s) (with its graph, for the loss) and the detached target, from one JVP: the
     JVP's primal output is the forward pass itself, so the loss needs no second one."""
     value, du_dt = torch.func.jvp(u, (x_t, t, s), (v, torch.ones_like(t), torch.zeros_like(s)))
     if checked:
-        check_field_output("u", value, x_t)
-        check_field_output("u's derivative along the path", du_dt, x_t)
+        check_field_output("u", value, x_t, finite=finite)
+        check_field_output("u's derivative along the path", du_dt, x_t, finite=finite)
     return value, (v + (s - t) * du_dt).detach()
 
 
@@ -122,11 +123,11 @@ def meanflow_target(u: Any, x_t: torch.Tensor, t: Any, s: Any, v: torch.Tensor) 
 
 
 def _batch_loss(forward: Callable, x_0: torch.Tensor, x_1: torch.Tensor, t: torch.Tensor, s: torch.Tensor,
-                recipe: MeanFlowRecipe, interpolant, checked: bool) -> torch.Tensor:
+                recipe: MeanFlowRecipe, interpolant, checked: bool, finite: bool = True) -> torch.Tensor:
     """The MeanFlow loss of one batch whose tensors are already in the network's dtype and place."""
-    coefficients = interpolant.coefficients(t)
+    coefficients = interpolant.raw_coefficients(t)
     x_t, v = point_and_goal(x_0, x_1, coefficients, recipe.target, t=t, interpolant=interpolant, board=recipe.board)
-    value, target = _value_and_target(forward, x_t, t, s, v, checked)
+    value, target = _value_and_target(forward, x_t, t, s, v, checked, finite)
     error = (value - target).pow(2).sum(dim=1)
     if recipe.weight_power > 0:
         error = error / (error.detach() + recipe.weight_eps).pow(recipe.weight_power)
@@ -178,18 +179,23 @@ def train_meanflow(model: nn.Module | None = None, recipe: MeanFlowRecipe | None
     model = MeanFlowMLP() if model is None else model
     _trainable(model)
     recipe = as_recipe(recipe, changes, MEANFLOW_RECIPE, MeanFlowRecipe)
-    if (pairs is None) != (recipe.coupling != "pairs"):
-        raise ValueError("pairs must be given exactly when the recipe's coupling is 'pairs' "
+    if (pairs is None) == COUPLINGS[recipe.coupling].needs_pairs:
+        raise ValueError(f"pairs must be given exactly when the recipe's coupling takes given pairs "
                          f"(coupling={recipe.coupling!r}, pairs {'given' if pairs is not None else 'missing'})")
     source = data_source(board=recipe.board, pairs=pairs)
+    dim = getattr(model, "dim", 2)
+    if source.dim != dim:
+        raise ValueError(f"model works in {dim} dimensions but the training points have {source.dim}")
     interpolant = recipe.make_interpolant()
+    first = [True]  # what the network returns is checked on the first batch only
 
     def batch_loss(generator: torch.Generator, device: torch.device) -> torch.Tensor:
-        batch = draw_batch(recipe.batch_size, source, generator, coupling=recipe.coupling, ot_block=recipe.ot_block)
-        t, s = sample_intervals(recipe.batch_size, recipe, generator)
+        batch = raw_batch(recipe.batch_size, source, generator, recipe.coupling, recipe.ot_block, False)
+        t, s = raw_intervals(recipe.batch_size, recipe, generator)
         weight = next(model.parameters())
         x_0, x_1, t, s = (z.to(weight) for z in (batch.x_0, batch.x_1, t, s))
-        return _batch_loss(model.raw, x_0, x_1, t, s, recipe, interpolant, checked=False)
+        checked, first[0] = first[0], False
+        return _batch_loss(model.raw, x_0, x_1, t, s, recipe, interpolant, checked=checked, finite=False)
 
     return fit(model, batch_loss, recipe, progress=progress, desc="mean flow", device=device)
 
@@ -206,18 +212,28 @@ def fit_one_step(model: nn.Module, x_0: torch.Tensor, x_1: torch.Tensor, recipe:
     used, with `fm.fit` as for every trainer.
     """
     _trainable(model)
+    check_points("x_0", x_0, dim=None, min_rows=1)
+    check_points("x_1", x_1, dim=None, min_rows=1)
+    if x_0.shape != x_1.shape:
+        raise ValueError(f"x_0 and x_1 must have the same shape (row i of one is paired with row i of the "
+                         f"other), got {tuple(x_0.shape)} and {tuple(x_1.shape)}")
     source = data_source(pairs=(x_0, x_1))
     dim = getattr(model, "dim", 2)
     if source.dim != dim:
         raise ValueError(f"x_0 must have {dim} columns, as the model's points, got {source.dim}")
     recipe = as_recipe(recipe, changes, ONE_STEP_FIT_RECIPE, Optimiser)
+    first = [True]  # what the network returns is checked on the first batch only
 
     def batch_loss(generator: torch.Generator, device: torch.device) -> torch.Tensor:
-        batch = draw_batch(recipe.batch_size, source, generator, coupling="pairs")
+        batch = raw_batch(recipe.batch_size, source, generator, "pairs", None, False)
         weight = next(model.parameters())
         start, step = batch.x_0.to(weight), (batch.x_1 - batch.x_0).to(weight)
         t = torch.zeros(len(start), 1, dtype=weight.dtype, device=weight.device)
-        return (model.raw(start, t, torch.ones_like(t)) - step).pow(2).sum(dim=1).mean()
+        jump = model.raw(start, t, torch.ones_like(t))
+        if first[0]:
+            first[0] = False
+            check_field_output("model", jump, start, " on the first training batch", finite=False)
+        return (jump - step).pow(2).sum(dim=1).mean()
 
     return fit(model, batch_loss, recipe, progress=progress, desc="one-step fit", device=device)
 
@@ -265,5 +281,5 @@ def average_velocity(velocity: Any, x: torch.Tensor, t: float, s: float, *, n_st
     with torch.no_grad():
         if s == t:
             return f(x, t, f" at t = {t:.4g}")
-        end = integrate(solver, f, x, n_steps, t, s)
+        end = raw_integrate(solver, f, x, n_steps, t, s)
     return (end - x) / (s - t)

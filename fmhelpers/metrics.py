@@ -163,11 +163,12 @@ def loss_floor(
     target): give the training `batch_size`; the n points are cut into batches of that size.
     """
     n = check_count("n", n, minimum=1)
-    check_choice("target", target, TARGETS)
+    check_choice("target", target, tuple(TARGETS))
     check_board(board)
-    if target == "minibatch":
+    per_batch = TARGETS[target].reference_batch
+    if per_batch:
         if batch_size is None:
-            raise ValueError("batch_size is needed for target='minibatch' (the floor depends on it)")
+            raise ValueError(f"batch_size is needed for target={target!r} (the floor depends on it)")
         batch_size = check_count("batch_size", batch_size, minimum=2)
         n = max(batch_size, n - n % batch_size)
     elif batch_size is not None:
@@ -180,7 +181,7 @@ def loss_floor(
     def exact(x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return marginal_velocity(x, s, interpolant=interpolant, board=board)
 
-    size = n if target != "minibatch" else batch_size
+    size = batch_size if per_batch else n
     losses = []
     for i in range(0, n, size):
         a, b, s = x_0[i:i + size], x_1[i:i + size], t[i:i + size]

@@ -15,6 +15,7 @@ checkpoint stores it. `forward` checks its input and moves it to the network's d
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -267,6 +268,10 @@ def build_model(kind: Any, config: Any) -> nn.Module:
         raise ValueError(f"kind must be one of {tuple(MODELS)}, got {kind!r}")
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict of the network's arguments, got {type(config).__name__}")
+    known = [p for p in inspect.signature(MODELS[kind]).parameters if p != "seed"]
+    unknown = sorted(set(config) - set(known), key=str)
+    if unknown:
+        raise TypeError(f"config has keys that {MODELS[kind].__name__} does not take: {unknown}; it takes {known}")
     return MODELS[kind](**config, seed=None)
 
 

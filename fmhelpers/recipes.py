@@ -15,16 +15,27 @@ is in benchmarks/README.md.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from ._checks import check_choice, check_count, check_number, check_positive, check_seed
 from .couplings import COUPLINGS
 from .distributions import BOARD, Board, check_board
 from .interpolants import INTERPOLANTS, Interpolant
-from .targets import TARGETS, TIME_SAMPLINGS
+from .targets import INTERVALS, TARGETS, TIME_SAMPLINGS
 
-LR_SCHEDULES = ("constant", "cosine")
+
+def _constant(step: int, total: int) -> float:
+    return 1.0
+
+
+def _cosine(step: int, total: int) -> float:
+    return 0.5 * (1 + math.cos(math.pi * step / total))
+
+
+# The learning rate's multiplier at `step` of `total`: name -> factor(step, total)
+LR_SCHEDULES: dict[str, Callable[[int, int], float]] = {"constant": _constant, "cosine": _cosine}
 
 
 def _set(owner: Any, name: str, value: Any) -> None:
@@ -44,6 +55,7 @@ class Optimiser:
     """
 
     kind: ClassVar[str] = "optimiser"
+    LR_SCHEDULES: ClassVar[tuple[str, ...]] = tuple(LR_SCHEDULES)
     # fields added after checkpoints were first written, with the value every older run had
     ADDED_LATER: ClassVar[dict[str, Any]] = {}
 
@@ -59,7 +71,7 @@ class Optimiser:
         _set(self, "n_iterations", check_count("n_iterations", self.n_iterations, minimum=1))
         _set(self, "batch_size", check_count("batch_size", self.batch_size, minimum=1))
         _set(self, "lr", check_positive("lr", self.lr))
-        check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        check_choice("lr_schedule", self.lr_schedule, self.LR_SCHEDULES)
         beta2 = check_number("adam_beta2", self.adam_beta2)
         if not 0.0 <= beta2 < 1.0:
             raise ValueError(f"adam_beta2 must be in [0, 1), got {beta2}")
@@ -134,8 +146,10 @@ class Optimiser:
 class _Paths(Optimiser):
     """The fields a flow and a mean flow share: what pairs are drawn and which path joins them."""
 
-    TARGETS: ClassVar[tuple[str, ...]] = TARGETS
-    COUPLINGS: ClassVar[tuple[str, ...]] = (*COUPLINGS, "pairs")
+    # the choices a recipe of this class offers: each is a key of the module's table (`TARGETS`,
+    # `COUPLINGS`); every subclass declares its own
+    TARGETS: ClassVar[tuple[str, ...]] = ()
+    COUPLINGS: ClassVar[tuple[str, ...]] = ()
 
     target: str = "minibatch"
     coupling: str = "independent"
@@ -147,14 +161,15 @@ class _Paths(Optimiser):
         super().__post_init__()
         check_choice("target", self.target, self.TARGETS)
         check_choice("coupling", self.coupling, self.COUPLINGS)
-        if self.coupling != "independent" and self.target != "conditional":
+        target = TARGETS[self.target]
+        if target.needs_independent and not COUPLINGS[self.coupling].independent:
             raise ValueError(f"target={self.target!r} is the velocity field of independent pairs (its weights are "
                              f"the posterior of x_1 given x_t when x_0 and x_1 are drawn apart), so "
-                             f"coupling={self.coupling!r} needs target='conditional'")
+                             f"coupling={self.coupling!r} needs a target that takes any pairs, e.g. 'conditional'")
         if self.ot_block is not None:
             _set(self, "ot_block", check_count("ot_block", self.ot_block, minimum=1))
-        if self.target == "minibatch" and self.batch_size < 2:
-            raise ValueError("batch_size must be >= 2 for target='minibatch' (the batch is its own reference set)")
+        if target.reference_batch and self.batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2 for target={self.target!r} (the batch is its own reference set)")
         _set(self, "interpolant", _interpolant(self.interpolant))
         check_board(self.board)
 
@@ -188,22 +203,26 @@ class Recipe(_Paths):
 
     kind: ClassVar[str] = "flow"
     ADDED_LATER: ClassVar[dict[str, Any]] = {"coupling": "independent", "ot_block": None, "label_dropout": None}
+    TARGETS: ClassVar[tuple[str, ...]] = tuple(TARGETS)
+    COUPLINGS: ClassVar[tuple[str, ...]] = tuple(COUPLINGS)
+    TIME_SAMPLINGS: ClassVar[tuple[str, ...]] = tuple(TIME_SAMPLINGS)
 
     time_sampling: str = "mixed"
     label_dropout: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_choice("time_sampling", self.time_sampling, TIME_SAMPLINGS)
+        check_choice("time_sampling", self.time_sampling, self.TIME_SAMPLINGS)
         if self.label_dropout is not None:
             share = check_number("label_dropout", self.label_dropout)
             if not 0.0 <= share < 1.0:
                 raise ValueError(f"label_dropout must lie in [0, 1) (None: no labels), got {share}")
-            if self.target == "exact":
-                raise ValueError("target='exact' is the unconditional v*; a conditional recipe (label_dropout "
-                                 "set) needs target='conditional' or 'minibatch'")
-            if self.coupling == "pairs":
-                raise ValueError("coupling='pairs' has no labels; label_dropout needs a board or a labelled data set")
+            if not TARGETS[self.target].takes_labels:
+                raise ValueError(f"target={self.target!r} is unconditional; a conditional recipe (label_dropout set) "
+                                 f"needs one of {[k for k, v in TARGETS.items() if v.takes_labels]}")
+            if COUPLINGS[self.coupling].needs_pairs:
+                raise ValueError(f"coupling={self.coupling!r} has no labels; label_dropout needs a board or a "
+                                 f"labelled data set")
             _set(self, "label_dropout", share)
 
 
@@ -228,7 +247,9 @@ class MeanFlowRecipe(_Paths):
     kind: ClassVar[str] = "mean_flow"
     ADDED_LATER: ClassVar[dict[str, Any]] = {"lr_schedule": "cosine", "interpolant": "linear", "grid_size": 4,
                                              "scale": 2.0, "coupling": "independent", "ot_block": None}
-    INTERVALS: ClassVar[tuple[str, ...]] = ("uniform", "logit-normal")
+    TARGETS: ClassVar[tuple[str, ...]] = tuple(TARGETS)
+    COUPLINGS: ClassVar[tuple[str, ...]] = tuple(COUPLINGS)
+    INTERVALS: ClassVar[tuple[str, ...]] = tuple(INTERVALS)
 
     n_iterations: int = 4500
     lr: float = 3e-2

@@ -13,10 +13,10 @@ import time
 from typing import Any
 
 import torch
-from torch import nn
 
 from ._checks import as_field, check_choice, check_count, check_flag, check_generator, check_model, check_seed
 from .distributions import sample_gaussian
+from .couplings import COUPLINGS
 from .models import VelocityMLP
 from .recipes import REFLOW_RECIPE, Recipe, as_recipe
 from .solvers import SOLVERS
@@ -79,8 +79,9 @@ def reflow(
     """
     check_model("model", model, "the trained flow that makes the pairs")
     recipe = as_recipe(REFLOW_RECIPE if recipe is None else recipe, changes, REFLOW_RECIPE, Recipe)
-    if recipe.coupling != "pairs":
-        raise ValueError(f"recipe must have coupling='pairs' for reflow, got {recipe.coupling!r}")
+    if not COUPLINGS[recipe.coupling].needs_pairs:
+        raise ValueError(f"recipe's coupling must take given pairs for reflow (coupling='pairs'), "
+                         f"got {recipe.coupling!r}")
     check_flag("warm_start", warm_start)
     seed = check_seed("seed", seed)
     start = time.perf_counter()

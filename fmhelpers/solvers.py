@@ -21,7 +21,7 @@ from typing import Callable
 
 import torch
 
-from ._checks import as_field, check_choice, check_count, check_field_output, check_flag, check_points
+from ._checks import as_field, check_callable, check_choice, check_count, check_field_output, check_flag, check_number, check_points
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -45,7 +45,7 @@ def _integrate(method: str, velocity: Velocity, x_0: torch.Tensor, n_steps: int,
         return check_field_output("velocity", field(x, ones * t), x, where).to(x_0.dtype)
 
     with torch.no_grad():
-        return integrate(method, checked, x_0, n_steps, 0.0, 1.0, return_trajectory)
+        return raw_integrate(method, checked, x_0, n_steps, 0.0, 1.0, return_trajectory)
 
 
 def integrate(method: str, f: Callable[[torch.Tensor, float, str], torch.Tensor], y_0: torch.Tensor, n_steps: int,
@@ -54,10 +54,23 @@ def integrate(method: str, f: Callable[[torch.Tensor, float, str], torch.Tensor]
     dy/dt = f(y, t, where) from t_start to t_end (either direction) in n_steps equal steps.
 
     The building block of the solvers, for a state y of any shape: f gets y, the time as a float and
-    `where`, the text an error raised inside f should end with (step and time). It checks nothing
-    itself (the caller checks its own input and what f returns) and runs in the caller's grad mode.
+    `where`, the text an error raised inside f should end with (step and time). It checks its
+    arguments, not what f returns, and runs in the caller's grad mode; `raw_integrate` is its core.
     """
     check_choice("method", method, tuple(TABLEAUX))
+    check_callable("f", f, "f(y, t, where)")
+    if not isinstance(y_0, torch.Tensor):
+        raise TypeError(f"y_0 must be a torch.Tensor (the starting state), got {type(y_0).__name__}")
+    n_steps = check_count("n_steps", n_steps, minimum=1)
+    t_start, t_end = check_number("t_start", t_start), check_number("t_end", t_end)
+    check_flag("return_trajectory", return_trajectory)
+    return raw_integrate(method, f, y_0, n_steps, t_start, t_end, return_trajectory)
+
+
+def raw_integrate(method: str, f: Callable[[torch.Tensor, float, str], torch.Tensor], y_0: torch.Tensor, n_steps: int,
+                  t_start: float, t_end: float, return_trajectory: bool = False) -> torch.Tensor:
+    """`integrate`'s core, no checks: for callers that checked their own input (the solvers, the
+    likelihood's backward ODE, the average velocity)."""
     a, b, c = TABLEAUX[method]
     h = (t_end - t_start) / n_steps
     lo, hi = min(t_start, t_end), max(t_start, t_end)

@@ -17,12 +17,19 @@ with one of three goals (`TARGETS`):
 the same posterior average with a whole data set as the reference set: the exact v* of a data set,
 the field the loss is minimised by when pi_1 is that data set (notebook 11).
 
-`cfm_loss` and `minibatch_target` check their input; `point_and_goal` is what they share with the
-trainers, which call it on batches they drew themselves (nothing is checked twice in a step).
+Every named choice is a table of functions, dispatched only as `TABLE[name](...)`: `TIME_SAMPLINGS`
+(name -> draw(n, generator)), `INTERVALS` (the mean flow's (t, s): name -> draw(n, time_mean,
+generator)) and `TARGETS` (name -> `Target`, its goal and what it needs). A recipe validates against
+the tables' keys, so an entry that is not wired in cannot train as something else.
+
+`cfm_loss`, `minibatch_target` and `sample_time` check their input; `point_and_goal` and `raw_time`
+are their unchecked cores, which the trainers call on batches they drew themselves (nothing is
+checked twice in a step).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -39,11 +46,61 @@ from ._checks import (
 )
 from .distributions import BOARD, Board, check_board
 from .interpolants import Coefficients, Interpolant, check_interpolant
-from .marginal import marginal_velocity
+from .marginal import raw_marginal_velocity
 
-TIME_SAMPLINGS = ("uniform", "late", "later", "mixed", "two-step")
-TARGETS = ("conditional", "minibatch", "exact")
 ALPHA_MIN = 1e-3
+
+
+def _uniform_times(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.rand(n, 1, generator=generator)
+
+
+def _late_times(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.rand(n, 1, generator=generator).pow(0.5)
+
+
+def _later_times(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.rand(n, 1, generator=generator).pow(1 / 3)
+
+
+def _mixed_times(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    later = torch.rand(n, 1, generator=generator)
+    uniform = torch.rand(n, 1, generator=generator) < 0.1
+    return torch.where(uniform, torch.rand(n, 1, generator=generator), later.pow(1 / 3))
+
+
+def _two_step_times(n: int, generator: torch.Generator | None) -> torch.Tensor:
+    u = torch.rand(n, 1, generator=generator)
+    which = torch.rand(n, 1, generator=generator)
+    return torch.where(which < 0.25, torch.zeros_like(u), torch.where(which < 0.5, torch.full_like(u, 0.5), u))
+
+
+# name -> draw(n, generator) -> times (n, 1), float32 (see `sample_time`)
+TIME_SAMPLINGS: dict[str, Callable[[int, torch.Generator | None], torch.Tensor]] = {
+    "uniform": _uniform_times,
+    "late": _late_times,
+    "later": _later_times,
+    "mixed": _mixed_times,
+    "two-step": _two_step_times,
+}
+
+
+def _uniform_pair(n: int, time_mean: float, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.rand(n, 1, generator=generator), torch.rand(n, 1, generator=generator)
+
+
+def _logit_normal_pair(n: int, time_mean: float,
+                       generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    return (torch.sigmoid(torch.randn(n, 1, generator=generator) + time_mean),
+            torch.sigmoid(torch.randn(n, 1, generator=generator) + time_mean))
+
+
+# The mean flow's intervals: name -> draw(n, time_mean, generator) -> two unsorted times (n, 1) each;
+# "logit-normal": the logit of each time ~ N(time_mean, 1) (time_mean = 0: median 1/2).
+INTERVALS: dict[str, Callable[[int, float, torch.Generator | None], tuple[torch.Tensor, torch.Tensor]]] = {
+    "uniform": _uniform_pair,
+    "logit-normal": _logit_normal_pair,
+}
 
 
 def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -60,17 +117,13 @@ def sample_time(n: int, time_sampling: str = "uniform", *, generator: torch.Gene
     two steps (notebook 07).
     """
     n = check_count("n", n)
-    check_choice("time_sampling", time_sampling, TIME_SAMPLINGS)
-    generator = check_generator("generator", generator)
-    u = torch.rand(n, 1, generator=generator)
-    if time_sampling == "two-step":
-        which = torch.rand(n, 1, generator=generator)
-        return torch.where(which < 0.25, torch.zeros_like(u), torch.where(which < 0.5, torch.full_like(u, 0.5), u))
-    if time_sampling == "mixed":
-        uniform = torch.rand(n, 1, generator=generator) < 0.1
-        return torch.where(uniform, torch.rand(n, 1, generator=generator), u.pow(1 / 3))
-    power = {"uniform": 1.0, "late": 0.5, "later": 1 / 3}[time_sampling]
-    return u if power == 1.0 else u.pow(power)
+    check_choice("time_sampling", time_sampling, tuple(TIME_SAMPLINGS))
+    return raw_time(n, time_sampling, check_generator("generator", generator))
+
+
+def raw_time(n: int, time_sampling: str, generator: torch.Generator | None) -> torch.Tensor:
+    """`sample_time`'s core, no checks: `TIME_SAMPLINGS[time_sampling](n, generator)`."""
+    return TIME_SAMPLINGS[time_sampling](n, generator)
 
 
 def minibatch_target(
@@ -105,7 +158,7 @@ def minibatch_target(
     interpolant = check_interpolant(interpolant)
     alpha_min = check_positive("alpha_min", alpha_min)
     x_0, x_1, t = interpolant.check_pair(x_0, x_1, t)
-    return point_and_goal(x_0, x_1, interpolant.coefficients(t), "minibatch", alpha_min=alpha_min)[1]
+    return point_and_goal(x_0, x_1, interpolant.raw_coefficients(t), "minibatch", alpha_min=alpha_min)[1]
 
 
 def _posterior_logits(x_t: torch.Tensor, refs: torch.Tensor, c: Coefficients, alpha_min: float) -> torch.Tensor:
@@ -211,6 +264,49 @@ def _minibatch_goal(x_1: torch.Tensor, x_t: torch.Tensor, u_t: torch.Tensor, c: 
     return u_t + gain * shift
 
 
+def _conditional_goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled):
+    return u_t
+
+
+def _minibatch(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled):
+    return _minibatch_goal(x_1, x_t, u_t, c, alpha_min, labels, unlabelled)
+
+
+def _exact_goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled):
+    return raw_marginal_velocity(x_t, t, interpolant, board).to(x_t.dtype)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One regression target: `goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels,
+    unlabelled)` -> (n, d), and what the recipe must know of it.
+
+    Attributes:
+        goal: the unchecked function (its arguments as in `point_and_goal`).
+        needs_independent: it is a velocity field of independent pairs (its weights are the posterior
+            of x_1 given x_t when x_0 and x_1 are drawn apart), so another coupling is refused.
+        board_only: a closed form of the 2-D board, not of a data set.
+        reference_batch: the batch is its own reference set (a batch of at least 2 rows; the loss
+            floor depends on the batch size).
+        takes_labels: it can average within the x_1 of one label (a conditional model).
+    """
+
+    goal: Callable[..., torch.Tensor]
+    needs_independent: bool = False
+    board_only: bool = False
+    reference_batch: bool = False
+    takes_labels: bool = True
+
+
+# name -> Target: "conditional" (the pair's u_t, the write-up's loss), "minibatch" (the batch's
+# estimate of v*, `minibatch_target`) and "exact" (v* itself, the board's closed form: a ceiling check)
+TARGETS: dict[str, Target] = {
+    "conditional": Target(_conditional_goal),
+    "minibatch": Target(_minibatch, needs_independent=True, reference_batch=True),
+    "exact": Target(_exact_goal, needs_independent=True, board_only=True, takes_labels=False),
+}
+
+
 def point_and_goal(
     x_0: torch.Tensor,
     x_1: torch.Tensor,
@@ -225,16 +321,13 @@ def point_and_goal(
     unlabelled: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(x_t, goal) of one batch whose input is already checked: the point the network sees and what
-    it regresses on, for the target "conditional", "minibatch" or "exact" (which needs t and the
-    interpolant). With the x_1's `labels` (int64 (n,)), a minibatch goal averages each row over the
-    x_1 of its own label (the posterior given x_t and the label), except the rows marked True in
-    `unlabelled` (bool (n,), the label dropped), which average over the whole batch."""
+    it regresses on, `TARGETS[target].goal` ("exact" needs t and the interpolant). With the x_1's
+    `labels` (int64 (n,)), a minibatch goal averages each row over the x_1 of its own label (the
+    posterior given x_t and the label), except the rows marked True in `unlabelled` (bool (n,), the
+    label dropped), which average over the whole batch."""
     x_t, u_t = c.interpolate(x_0, x_1), c.conditional_velocity(x_0, x_1)
-    if target == "conditional":
-        return x_t, u_t
-    if target == "exact":
-        return x_t, marginal_velocity(x_t, t, interpolant=interpolant, board=board).to(x_t.dtype)
-    return x_t, _minibatch_goal(x_1, x_t, u_t, c, alpha_min, labels, unlabelled)
+    goal = TARGETS[target].goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled)
+    return x_t, goal
 
 
 def cfm_loss(
@@ -255,14 +348,14 @@ def cfm_loss(
     module is evaluated on its own device, and float64 points work with a float32 model (the loss
     then comes back in float64). What the model returns is checked (shape, finite).
     """
-    check_choice("target", target, TARGETS)
+    check_choice("target", target, tuple(TARGETS))
     interpolant = check_interpolant(interpolant)
     board = check_board(board)
     x_0, x_1, t = interpolant.check_pair(x_0, x_1, t)
     if len(x_0) == 0:
         raise ValueError("x_0 must hold at least one point (the loss is a mean over the batch)")
-    if target == "exact" and x_0.shape[1] != 2:
-        raise ValueError(f"target='exact' is the closed form of the 2-D board; x_0 has {x_0.shape[1]} columns")
+    if TARGETS[target].board_only and x_0.shape[1] != 2:
+        raise ValueError(f"target={target!r} is a closed form of the 2-D board; x_0 has {x_0.shape[1]} columns")
     field = as_field(model, "model")
-    x_t, goal = point_and_goal(x_0, x_1, interpolant.coefficients(t), target, t=t, interpolant=interpolant, board=board)
+    x_t, goal = point_and_goal(x_0, x_1, interpolant.raw_coefficients(t), target, t=t, interpolant=interpolant, board=board)
     return (check_field_output("model", field(x_t, t), x_t) - goal).pow(2).sum(dim=1).mean()

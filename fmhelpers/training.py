@@ -18,10 +18,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ._checks import check_count, check_flag, check_model, module_device, resolve_device
-from .couplings import Batch, data_source, draw_batch
-from .recipes import DEFAULT_RECIPE, Optimiser, Recipe, as_recipe
-from .targets import point_and_goal, sample_time
+from ._checks import check_callable, check_count, check_field_output, check_flag, check_model, module_device, resolve_device
+from .couplings import COUPLINGS, Batch, data_source, raw_batch
+from .recipes import DEFAULT_RECIPE, LR_SCHEDULES, Optimiser, Recipe, as_recipe
+from .targets import TARGETS, point_and_goal, raw_time
 
 BatchLoss = Callable[[torch.Generator, torch.device], torch.Tensor]
 
@@ -43,10 +43,24 @@ class TrainResult:
 
 
 def lr_factor(schedule: str, step: int, total: int) -> float:
-    """The learning rate's multiplier at `step` of `total`: 1 ("constant"), or a cosine from 1 to 0."""
-    if schedule == "constant":
-        return 1.0
-    return 0.5 * (1 + math.cos(math.pi * step / total))
+    """The learning rate's multiplier at `step` of `total`: `LR_SCHEDULES[schedule](step, total)`
+    (1 for "constant"; a cosine from 1 to 0 for "cosine")."""
+    return LR_SCHEDULES[schedule](step, total)
+
+
+def check_loss(loss: Any) -> torch.Tensor:
+    """What a `batch_loss` returned, checked on the first step: a floating-point scalar tensor with a
+    gradient, else an error that says what it got."""
+    if not isinstance(loss, torch.Tensor):
+        raise TypeError(f"batch_loss must return a scalar torch.Tensor with a gradient, got {type(loss).__name__}")
+    if loss.dim() != 0:
+        raise ValueError(f"batch_loss must return a scalar (the batch's mean loss), got shape {tuple(loss.shape)}")
+    if not loss.dtype.is_floating_point:
+        raise TypeError(f"batch_loss must return a floating-point scalar, got {loss.dtype}")
+    if not loss.requires_grad:
+        raise ValueError("batch_loss returned a tensor without a gradient: compute it from the model's output "
+                         "(not under torch.no_grad(), not detached)")
+    return loss
 
 
 def _fused_adam_ok(device: torch.device) -> bool:
@@ -86,8 +100,7 @@ def fit(
         FloatingPointError: the loss stopped being finite (the iteration is named).
     """
     check_model("model", model, "fm.VelocityMLP()")
-    if not callable(batch_loss):
-        raise TypeError(f"batch_loss must be callable as batch_loss(generator, device), got {type(batch_loss).__name__}")
+    check_callable("batch_loss", batch_loss, "batch_loss(generator, device)")
     if not isinstance(recipe, Optimiser):
         raise TypeError(f"recipe must be an fm.Optimiser or a recipe, got {type(recipe).__name__}")
     check_flag("progress", progress)
@@ -100,7 +113,8 @@ def fit(
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, betas=(0.9, recipe.adam_beta2),
                                  fused=_fused_adam_ok(device))
     total = recipe.n_iterations
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: lr_factor(recipe.lr_schedule, k, total))
+    factor = LR_SCHEDULES[recipe.lr_schedule]
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: factor(k, total))
     snapshots: dict[int, dict[str, torch.Tensor]] = {}
     snapshot_seconds: dict[int, float] = {}
 
@@ -117,6 +131,8 @@ def fit(
         if snapshot_every is not None and iteration % snapshot_every == 0:
             keep(iteration)
         loss = batch_loss(generator, device)
+        if iteration == 0:
+            check_loss(loss)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if recipe.clip_grad_norm is not None:
@@ -189,25 +205,30 @@ def train(
     """
     check_model("model", model, "fm.VelocityMLP()")
     recipe = as_recipe(recipe, changes, DEFAULT_RECIPE, Recipe)
-    if (pairs is None) != (recipe.coupling != "pairs"):
-        raise ValueError("pairs must be given exactly when the recipe's coupling is 'pairs' "
+    if (pairs is None) == COUPLINGS[recipe.coupling].needs_pairs:
+        raise ValueError(f"pairs must be given exactly when the recipe's coupling takes given pairs "
                          f"(coupling={recipe.coupling!r}, pairs {'given' if pairs is not None else 'missing'})")
     source = data_source(board=recipe.board, data=data, pairs=pairs)
     _check_fit(model, recipe, source)
     interpolant = recipe.make_interpolant()
     conditional = recipe.label_dropout is not None
     forward = getattr(model, "raw", model)
+    weight = next(model.parameters())
+    first = [True]  # what the network returns is checked on the first batch only
 
     def batch_loss(generator: torch.Generator, device: torch.device) -> torch.Tensor:
-        batch = draw_batch(recipe.batch_size, source, generator, coupling=recipe.coupling, ot_block=recipe.ot_block,
-                           labels=conditional)
-        t = sample_time(recipe.batch_size, recipe.time_sampling, generator=generator)
+        batch = raw_batch(recipe.batch_size, source, generator, recipe.coupling, recipe.ot_block, conditional)
+        t = raw_time(recipe.batch_size, recipe.time_sampling, generator)
         seen, labels, dropped = _labels_for(model, recipe, batch, generator)
-        x_0, x_1, t = batch.x_0.to(device), batch.x_1.to(device), t.to(device)
-        x_t, goal = point_and_goal(x_0, x_1, interpolant.coefficients(t), recipe.target, t=t, interpolant=interpolant,
-                                   board=recipe.board, labels=None if labels is None else labels.to(device),
+        x_0, x_1, t = (z.to(device, weight.dtype) for z in (batch.x_0, batch.x_1, t))
+        x_t, goal = point_and_goal(x_0, x_1, interpolant.raw_coefficients(t), recipe.target, t=t,
+                                   interpolant=interpolant, board=recipe.board,
+                                   labels=None if labels is None else labels.to(device),
                                    unlabelled=None if dropped is None else dropped.to(device))
         predicted = forward(x_t, t) if seen is None else forward(x_t, t, seen.to(device))
+        if first[0]:
+            first[0] = False
+            check_field_output("model", predicted, x_t, " on the first training batch", finite=False)
         return (predicted - goal).pow(2).sum(dim=1).mean()
 
     return fit(model, batch_loss, recipe, progress=progress, snapshot_every=snapshot_every, device=device)
@@ -218,8 +239,8 @@ def _check_fit(model: nn.Module, recipe: Recipe, source) -> None:
     dim = getattr(model, "dim", None)
     if dim is not None and dim != source.dim:
         raise ValueError(f"model works in {dim} dimensions but the training points have {source.dim}")
-    if recipe.target == "exact" and source.board is None:
-        raise ValueError("target='exact' is the closed form of the board's v*: it cannot train on data or pairs")
+    if TARGETS[recipe.target].board_only and source.board is None:
+        raise ValueError(f"target={recipe.target!r} is a closed form of the board: it cannot train on data or pairs")
     n_classes = getattr(model, "n_classes", None)
     if recipe.label_dropout is None and n_classes is not None:
         raise ValueError(f"model is conditional ({n_classes} classes): give the recipe label_dropout "

@@ -30,7 +30,7 @@ def test_ot_coupling_costs_less_and_keeps_both_marginals(gen):
     paired = fm.couple(x_0, x_1, "ot")
     assert fm.pairing_cost(x_0, paired) < 0.2 * fm.pairing_cost(x_0, x_1)
     assert torch.equal(paired[paired[:, 0].argsort()], x_1[x_1[:, 0].argsort()])  # a reordering of x_1
-    assert fm.couple(x_0, x_1, "independent") is x_1
+    assert torch.equal(fm.couple(x_0, x_1, "independent"), x_1)
     # optimal pairs of squared cost never meet at the same time; in the plane a few still cross
     crossings_ot = fm.count_crossings(torch.stack([x_0[:60], fm.couple(x_0[:60], x_1[:60], "ot")]))
     crossings_independent = fm.count_crossings(torch.stack([x_0[:60], x_1[:60]]))
@@ -55,7 +55,7 @@ def test_the_pairing_is_a_permutation_the_coupling_applies(gen):
     assert sorted(perm.tolist()) == list(range(64))
     assert torch.equal(fm.couple(x_0, x_1, "ot", block_size=16), x_1[perm])
     assert torch.equal(fm.pairing(x_0, x_1), torch.arange(64))
-    assert set(fm.COUPLINGS) == {"independent", "ot"}
+    assert set(fm.COUPLINGS) == {"independent", "ot", "pairs"}
 
 
 def test_the_batch_draw_is_the_documented_sequence_of_draws():
@@ -82,8 +82,43 @@ def test_a_data_set_and_given_pairs_are_sources_too(gen):
         assert torch.equal(pairs[1][i], b)
 
 
+def test_every_coupling_trains_differently():
+    """Two steps of training with each entry of COUPLINGS ("pairs" on given pairs): every pair of runs
+    differs, so an entry wired to another's pairing fails here."""
+    g = torch.Generator().manual_seed(8)
+    pairs = (fm.sample_gaussian(256, generator=g), fm.sample_checkerboard(256, generator=g))
+    losses = {}
+    for name, coupling in fm.COUPLINGS.items():
+        result = fm.train(fm.VelocityMLP(hidden=16, n_layers=1), n_iterations=2, batch_size=64, progress=False,
+                          coupling=name, target="conditional", pairs=pairs if coupling.needs_pairs else None)
+        losses[name] = result.losses
+    names = sorted(losses)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert losses[a] != losses[b], (a, b)
+    source = data_source()
+    perms = {name: draw_batch(64, source, torch.Generator().manual_seed(2), coupling=name).x_1
+             for name, c in fm.COUPLINGS.items() if not c.needs_pairs}
+    assert not torch.equal(perms["independent"], perms["ot"])
+
+
+def test_a_drawn_label_is_the_cell_of_its_point():
+    """The sampler returns the cells it drew, so a step needs no black_cell_index to recover them."""
+    batch = draw_batch(4096, data_source(), torch.Generator().manual_seed(4), labels=True)
+    assert torch.equal(batch.labels, fm.black_cell_index(batch.x_1))
+    x, cells = fm.sample_checkerboard(4096, generator=torch.Generator().manual_seed(5), return_cells=True)
+    assert torch.equal(cells, fm.black_cell_index(x))
+    assert torch.equal(x, fm.sample_checkerboard(4096, generator=torch.Generator().manual_seed(5)))
+
+
 BAD = {
     "couple": (lambda: fm.couple(GOOD, GOOD, "sinkhorn"), ValueError, "coupling"),
+    "draw_batch labels": (lambda: fm.draw_batch(4, data_source(), torch.Generator(), labels="yes"), TypeError,
+                          "labels"),  # was accepted
+    "draw_batch ot_block": (lambda: fm.draw_batch(4, data_source(), torch.Generator(), coupling="ot", ot_block=0),
+                            ValueError, "ot_block"),  # was not checked
+    "draw_batch pairs": (lambda: fm.draw_batch(4, data_source(), torch.Generator(), coupling="pairs"), ValueError,
+                         "pairs"),
     "couple empty": (lambda: fm.couple(EMPTY, EMPTY, "ot"), ValueError, "x_0"),  # was "range() arg 3 must not be zero"
     "couple block": (lambda: fm.couple(GOOD, GOOD, "ot", block_size=0), ValueError, "block_size"),
     "ot_permutation": (lambda: fm.ot_permutation(GOOD, GOOD[:1]), ValueError, "x_0 and x_1"),

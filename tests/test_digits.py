@@ -102,7 +102,7 @@ BAD = {
     "load_digits dtype": (lambda: fm.load_digits(dtype=torch.int64), TypeError, "dtype"),
     "train_judge": (lambda: fm.train_judge(torch.zeros(4, 64), torch.zeros(4)), TypeError, "labels"),
     "train_judge classes": (lambda: fm.train_judge(torch.zeros(4, 64), torch.tensor([0, 1, 2, 10])), ValueError,
-                            "labels"),
+                            r"labels must lie in 0\.\.9"),  # quoted 0..10 with a 'no label' class a judge lacks
     "train_judge width": (lambda: fm.train_judge(GOOD, torch.zeros(2, dtype=torch.long)), ValueError, "points"),
     "train_judge model": (lambda: fm.train_judge(GOOD, torch.zeros(2, dtype=torch.long), model=fm.VelocityMLP()),
                           TypeError, "model"),

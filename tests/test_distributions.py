@@ -119,6 +119,7 @@ BAD = {
     "sample_checkerboard": (lambda: fm.sample_checkerboard(-1), ValueError, "n"),
     "sample_checkerboard float": (lambda: fm.sample_checkerboard(2.5), TypeError, "n"),
     "sample_checkerboard board": (lambda: fm.sample_checkerboard(10, board=(4, 2.0)), TypeError, "board"),
+    "sample_checkerboard return_cells": (lambda: fm.sample_checkerboard(3, return_cells="yes"), TypeError, "return_cells"),
     "sample_gaussian": (lambda: fm.sample_gaussian(2.5), TypeError, "n"),
     "sample_gaussian negative": (lambda: fm.sample_gaussian(-3), ValueError, "n"),
     "sample_gaussian dim": (lambda: fm.sample_gaussian(3, dim=0), ValueError, "dim"),

@@ -221,6 +221,10 @@ def test_log_likelihood_in_10d_exact_and_with_hutchinson(gen):
 
 BAD = {
     "diffusion_noise": (lambda: fm.diffusion_noise("linear"), TypeError, "interpolant"),
+    # the g(t) it returns: 0.0 for t = -0.1 and t = True, torch's error for a tensor (n,)
+    "diffusion_noise g below 0": (lambda: fm.diffusion_noise()(-0.1), ValueError, "t"),
+    "diffusion_noise g bool": (lambda: fm.diffusion_noise()(True), TypeError, "t"),
+    "diffusion_noise g tensor": (lambda: fm.diffusion_noise()(torch.full((3,), 0.5)), TypeError, "t"),
     "sample_sde noise(t)": (lambda: fm.sample_sde(fm.VelocityMLP(), GOOD, 2, noise=lambda t: -1.0), ValueError, "noise"),
     "sample_sde noise(t) nan": (lambda: fm.sample_sde(fm.VelocityMLP(), GOOD, 2, noise=lambda t: float("nan")),
                                 ValueError, "noise"),

@@ -201,11 +201,12 @@ def test_what_u_returns_is_checked(result, error, word):
 
 BAD = {
     "average_velocity": (lambda: fm.average_velocity(fm.marginal_velocity, GOOD, 0.8, 0.2), ValueError, "t"),
-    "fit_one_step": (lambda: fm.fit_one_step(fm.MeanFlowMLP(), GOOD, GOOD[:1], progress=False), ValueError, "pairs"),
+    "fit_one_step": (lambda: fm.fit_one_step(fm.MeanFlowMLP(), GOOD, GOOD[:1], progress=False), ValueError,
+                     "x_0 and x_1"),  # named pairs[0] / pairs[1], which the caller never wrote
     "fit_one_step identity": (lambda: fm.fit_one_step(nn.Identity(), GOOD, GOOD, progress=False), ValueError,
                               "parameters"),  # was a bare StopIteration
     "fit_one_step empty": (lambda: fm.fit_one_step(fm.MeanFlowMLP(), EMPTY, EMPTY, progress=False), ValueError,
-                           "pairs"),  # crashed in torch.randint
+                           "x_0"),  # crashed in torch.randint
     "meanflow_loss": (lambda: fm.meanflow_loss(fm.MeanFlowMLP(), GOOD, GOOD, 0.0, 0.0, recipe="fast"), TypeError,
                       "recipe"),
     "meanflow_loss s before t": (lambda: fm.meanflow_loss(fm.MeanFlowMLP(), GOOD, GOOD, 0.6, 0.2), ValueError, "s"),

@@ -74,15 +74,103 @@ def test_train_with_a_recipe_or_keywords_is_the_same_run():
         fm.train(fm.VelocityMLP(), {"lr": 0.1})
 
 
-def test_a_training_step_checks_nothing_again(monkeypatch):
-    """The loop makes its own batches: no point check runs inside a training step."""
-    from fmhelpers import _checks, models
+def _check_functions():
+    """Every check function of the package: all of _checks, and every check_* / _check* elsewhere."""
+    import inspect
+    import sys
 
-    calls = []
-    original = _checks.check_points
-    monkeypatch.setattr(models, "check_points", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
-    fm.train(fm.VelocityMLP(hidden=8, n_layers=1), n_iterations=3, batch_size=16, progress=False)
-    assert calls == []
+    from fmhelpers import _checks
+
+    found = {f for f in vars(_checks).values() if inspect.isfunction(f) and f.__module__ == _checks.__name__}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("fmhelpers"):
+            found |= {f for key, f in vars(module).items() if inspect.isfunction(f)
+                      and key.lstrip("_").startswith("check") and f.__module__.startswith("fmhelpers")}
+    return found
+
+
+def _count_checks(monkeypatch) -> list:
+    """Patch every check function wherever a module of the package holds it; returns the call log."""
+    import sys
+
+    calls: list = []
+    checks = _check_functions()
+
+    def counting(f):
+        def wrapper(*args, **kwargs):
+            calls.append(f.__name__)
+            return f(*args, **kwargs)
+        return wrapper
+
+    wrappers = {f: counting(f) for f in checks}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("fmhelpers"):
+            for key, value in list(vars(module).items()):
+                if inspect.isfunction(value) and value in wrappers:
+                    monkeypatch.setattr(module, key, wrappers[value])
+    monkeypatch.setattr(fm.Interpolant, "check_pair", staticmethod(counting(fm.Interpolant.check_pair)))
+    return calls
+
+
+def _trainers():
+    """name -> run(n_iterations): every trainer of the package on a small problem."""
+    g = torch.Generator().manual_seed(0)
+    pairs = (fm.sample_gaussian(64, generator=g), fm.sample_checkerboard(64, generator=g))
+    digits = (torch.rand(40, 64, generator=g) * 2 - 1, torch.arange(40) % 10)
+    small = dict(batch_size=16, progress=False)
+    flow = lambda **kw: lambda n: fm.train(fm.VelocityMLP(hidden=8, n_layers=1), n_iterations=n, **small, **kw)
+    runs = {f"train {target}": flow(target=target) for target in fm.TARGETS}
+    runs.update({f"train coupling {c}": flow(coupling=c, target="conditional", pairs=pairs if fm.COUPLINGS[c].needs_pairs
+                                              else None) for c in fm.COUPLINGS})
+    runs["train trig"] = flow(interpolant="trig")
+    runs["train float64"] = lambda n: fm.train(fm.VelocityMLP(hidden=8, n_layers=1).double(), n_iterations=n, **small)
+    runs["reflow"] = lambda n: fm.reflow(fm.VelocityMLP(hidden=8, n_layers=1), n_pairs=32, n_steps=2, n_iterations=n,
+                                         **small)
+    for name, recipe in (("mean flow", fm.MEANFLOW_RECIPE), ("mean flow independent", fm.INDEPENDENT_MEANFLOW_RECIPE)):
+        runs[name] = lambda n, r=recipe: fm.train_meanflow(fm.MeanFlowMLP(hidden=8, n_layers=1), r, n_iterations=n,
+                                                           ot_block=None if r.ot_block is None else 8, **small)
+    runs["fit_one_step"] = lambda n: fm.fit_one_step(fm.MeanFlowMLP(hidden=8, n_layers=1), *pairs, n_iterations=n,
+                                                     **small)
+    runs["conditional"] = lambda n: fm.train(fm.ConditionalMLP(hidden=8, n_layers=1), fm.GUIDANCE_RECIPE,
+                                             n_iterations=n, **small)
+    runs["digits"] = lambda n: fm.train(fm.ConditionalMLP(n_classes=10, dim=64, hidden=8, n_layers=1),
+                                        fm.DIGITS_RECIPE, data=digits, n_iterations=n, **small)
+    runs["judge"] = lambda n: fm.train_judge(*digits, n_iterations=n, **small)
+    return runs
+
+
+@pytest.mark.parametrize("trainer", sorted(_trainers()))
+def test_a_training_step_checks_nothing_again(monkeypatch, trainer):
+    """Every check function of the package is counted: a run of 4 steps calls exactly as many as a run
+    of 1 (the checks at the door, and on the first batch what the network returns), so no step after
+    the first checks anything."""
+    run = _trainers()[trainer]
+    calls = _count_checks(monkeypatch)
+    run(1)
+    one = len(calls)
+    calls.clear()
+    run(4)
+    assert one > 0 and len(calls) == one, f"{len(calls) - one} more check calls in 3 more steps: {calls[one:][:8]}"
+
+
+def test_the_check_counter_sees_a_check_inside_a_step(monkeypatch):
+    """The counter can fail: a trainer whose step calls a public, checking sampler is caught."""
+    calls = _count_checks(monkeypatch)
+
+    def run(n):
+        model = fm.VelocityMLP(hidden=8, n_layers=1)
+
+        def batch_loss(generator, device):
+            x = fm.sample_gaussian(8, generator=generator)  # checks its arguments at every step
+            return model(x, 0.5).pow(2).mean()
+
+        return fm.fit(model, batch_loss, fm.Optimiser(n_iterations=n), progress=False)
+
+    run(1)
+    one = len(calls)
+    calls.clear()
+    run(4)
+    assert len(calls) > one
 
 
 def test_every_recipe_shares_the_optimiser_fields_declared_once():

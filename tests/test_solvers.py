@@ -115,6 +115,10 @@ def test_float64_points_through_a_float32_model(solver, gen):
 
 BAD = {
     "euler": (lambda: fm.euler(fm.marginal_velocity, GOOD, 0), ValueError, "n_steps"),
+    "euler field arguments": (lambda: fm.euler(lambda x: x, GOOD, 2), TypeError, "velocity"),  # Python's own TypeError
+    "integrate n_steps": (lambda: fm.integrate("euler", lambda y, t, w: y, GOOD, 0, 0.0, 1.0), ValueError,
+                          "n_steps"),  # was ZeroDivisionError
+    "integrate f": (lambda: fm.integrate("euler", lambda y, t: y, GOOD, 2, 0.0, 1.0), TypeError, "f"),
     "euler field": (lambda: fm.euler("not a field", GOOD, 2), TypeError, "velocity"),
     "heun": (lambda: fm.heun(fm.marginal_velocity, GOOD, 2, return_trajectory="yes"), TypeError, "return_trajectory"),
     "midpoint": (lambda: fm.midpoint(fm.marginal_velocity, GOOD, -1), ValueError, "n_steps"),

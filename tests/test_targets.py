@@ -37,6 +37,45 @@ def test_time_sampling():
     assert (later < 0.1).float().mean().item() < 0.002
 
 
+def test_every_time_sampling_draws_its_own_law():
+    """Each entry of TIME_SAMPLINGS, on the same seed, has the mean of its documented law, so an entry
+    wired to another's function fails here."""
+    means = {"uniform": 0.5, "late": 2 / 3, "later": 3 / 4, "mixed": 0.9 * 3 / 4 + 0.1 / 2,
+             "two-step": 0.25 * 0 + 0.25 * 0.5 + 0.5 * 0.5}
+    assert set(means) == set(fm.TIME_SAMPLINGS)
+    for name, mean in means.items():
+        t = fm.sample_time(100_000, name, generator=torch.Generator().manual_seed(0))
+        assert t.shape == (100_000, 1) and abs(t.mean().item() - mean) < 0.005, name
+
+
+def test_every_target_gives_its_own_goal():
+    """The same batch through each entry of TARGETS: every pair of goals differs, and each is what its
+    entry says (u_t; the batch's posterior average; v*)."""
+    from fmhelpers.targets import TARGETS, point_and_goal
+
+    g = torch.Generator().manual_seed(21)
+    x_0, x_1 = fm.sample_gaussian(64, generator=g).double(), fm.sample_checkerboard(64, generator=g).double()
+    t = torch.rand(64, 1, generator=g, dtype=torch.float64)
+    path = fm.LinearInterpolant()
+    goals = {name: point_and_goal(x_0, x_1, path.coefficients(t), name, t=t, interpolant=path)[1] for name in TARGETS}
+    names = sorted(goals)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            assert not torch.allclose(goals[a], goals[b]), (a, b)
+    assert torch.equal(goals["conditional"], x_1 - x_0)
+    assert torch.allclose(goals["minibatch"], fm.minibatch_target(x_0, x_1, t))
+    assert torch.allclose(goals["exact"], fm.marginal_velocity(path.interpolate(x_0, x_1, t), t))
+
+
+def test_every_interval_law_draws_its_own_times():
+    from fmhelpers.targets import INTERVALS
+
+    draws = {name: INTERVALS[name](20_000, 0.8, torch.Generator().manual_seed(0)) for name in INTERVALS}
+    assert abs(draws["uniform"][0].mean().item() - 0.5) < 0.01
+    # logit-normal centred at 0.8: the median of each time is sigmoid(0.8)
+    assert abs(draws["logit-normal"][0].median().item() - torch.sigmoid(torch.tensor(0.8)).item()) < 0.01
+
+
 def _direct_minibatch_target(x_0, x_1, t, path):
     """The definition, summed naively over all j (the pair's own x_1 included) in float64."""
     a, b, da, db = path.alpha(t), path.beta(t), path.d_alpha(t), path.d_beta(t)  # (n, 1)

@@ -59,6 +59,22 @@ def test_a_diverging_run_stops_with_a_clear_error():
         fm.train(model, **SMALL)
 
 
+def test_a_float64_model_trains_in_float64():
+    """The batch is cast to the model's dtype (it crashed with torch's dtype error)."""
+    model = _small_model().double()
+    result = fm.train(model, n_iterations=3, batch_size=32, progress=False)
+    assert next(result.model.parameters()).dtype == torch.float64 and len(result.losses) == 3
+
+
+def test_every_learning_rate_schedule_has_its_own_factor():
+    from fmhelpers.recipes import LR_SCHEDULES
+
+    factors = {name: [fm.training.lr_factor(name, k, 10) for k in range(11)] for name in LR_SCHEDULES}
+    assert factors["constant"] == [1.0] * 11
+    assert factors["cosine"][0] == 1.0 and factors["cosine"][5] == pytest.approx(0.5) and factors["cosine"][10] == 0.0
+    assert len({tuple(f) for f in factors.values()}) == len(LR_SCHEDULES)
+
+
 def test_default_recipe_is_recorded():
     result = fm.train(_small_model(), n_iterations=5, batch_size=64, progress=False)
     assert result.recipe == fm.DEFAULT_RECIPE.replace(n_iterations=5, batch_size=64)
@@ -172,7 +188,46 @@ BAD = {
     "TrainResult": (lambda: fm.train("mlp"), TypeError, "model"),
     "fit": (lambda: fm.fit(_small_model(), "loss", fm.DEFAULT_RECIPE), TypeError, "batch_loss"),
     "fit recipe": (lambda: fm.fit(_small_model(), lambda g, d: None, {"lr": 1}), TypeError, "recipe"),
+    # what the network returns, checked on the first batch: (n, 3) crashed inside torch, (n, 1) trained by
+    # broadcasting against the (n, 2) target
+    "train (n, 3) answer": (lambda: fm.train(_Answer(3), n_iterations=2, progress=False), ValueError, "shape"),
+    "train (n, 1) answer": (lambda: fm.train(_Answer(1), n_iterations=2, progress=False), ValueError, "shape"),
+    "train_meanflow (n, 1) answer": (lambda: fm.train_meanflow(_Answer(1, mean_flow=True), n_iterations=2,
+                                                               progress=False), ValueError, "shape"),
+    "fit_one_step (n, 3) answer": (lambda: fm.fit_one_step(_Answer(3, mean_flow=True), GOOD2, GOOD2, n_iterations=2,
+                                                           progress=False), ValueError, "shape"),
+    "train conditional (n, 1) answer": (lambda: fm.train(_Answer(1, classes=8), fm.GUIDANCE_RECIPE, n_iterations=2,
+                                                         progress=False), ValueError, "shape"),
+    # what batch_loss returns, checked on the first step (each crashed inside autograd)
+    "fit vector loss": (lambda: _fit_returning(lambda m: m(GOOD2, 0.5).pow(2).sum(dim=1)), ValueError, "scalar"),
+    "fit float loss": (lambda: _fit_returning(lambda m: 1.0), TypeError, "batch_loss"),
+    "fit loss without gradient": (lambda: _fit_returning(lambda m: torch.tensor(1.0)), ValueError, "gradient"),
+    "fit int loss": (lambda: _fit_returning(lambda m: torch.tensor(1)), TypeError, "floating"),
+    "fit batch_loss arguments": (lambda: fm.fit(_small_model(), lambda g: None, fm.Optimiser(n_iterations=1)),
+                                 TypeError, "batch_loss"),  # Python's own TypeError from inside the loop
 }
+GOOD2 = torch.zeros(8, 2)
+
+
+class _Answer(torch.nn.Module):
+    """A network whose answer has `width` columns (a velocity needs 2)."""
+
+    def __init__(self, width: int, mean_flow: bool = False, classes: int | None = None):
+        super().__init__()
+        self.width, self.layer = width, torch.nn.Linear(2, 1)
+        if classes is not None:
+            self.n_classes = classes
+        if mean_flow:
+            self.raw = lambda x, t, s: self(x, t)
+
+    def forward(self, x, t, c=None):
+        return self.layer(x).expand(len(x), self.width)
+
+
+def _fit_returning(loss_of):
+    model = _small_model()
+    return fm.fit(model, lambda g, d: loss_of(model), fm.Optimiser(n_iterations=1), progress=False)
+
 test_bad_input = table_test(BAD)
 test_bad_devices = device_test({
     "train": lambda d: fm.train(fm.VelocityMLP(hidden=4, n_layers=1), n_iterations=1, batch_size=4, device=d,
