@@ -281,7 +281,9 @@ def check_gaussian_on_board(gaussian_on_board: Callable[[], float]) -> bool | No
 # ---- 02 interpolants ----------------------------------------------------------------------------
 def check_schedule(cls: type) -> bool | None:
     """02.1: cls = an Interpolant subclass with alpha_t = (1 - t)^2 and beta_t = 1 - (1 - t)^2."""
-    if not (isinstance(cls, type) and issubclass(cls, Interpolant)):
+    # an Interpolant of this package, or of another copy of it (the graded copy of a classroom's test cell)
+    if not (isinstance(cls, type) and any(base is Interpolant or (base.__name__ == "Interpolant" and
+                                          base.__module__.endswith(".interpolants")) for base in cls.__mro__)):
         raise TypeError(f"cls must be your Interpolant subclass itself (the class, not an instance), got {cls!r}")
     try:
         ran, path = _run("02.1", cls)
