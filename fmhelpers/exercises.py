@@ -60,8 +60,8 @@ HINTS: dict[str, dict[str, str]] = {
              "swapped": "the two limits are the right numbers in the wrong order: which end is known as t -> 0?",
              "one_coordinate": "those are the values of one coordinate: the loss sums both",
              "zero": "the floor does not vanish at the ends: one end of the pair stays unknown"},
-    "04.1": {"general": "the minimiser of E||target - v(x_t, t)||^2 over all functions of (x_t, t) is the "
-                        "conditional mean of the target given x_t",
+    "04.1": {"general": "the loop minimises E||target - v(x_t, t)||^2 over functions of (x_t, t): section 7's "
+                        "argument says which function that is; write it with the package's exact tools",
              "velocity": "that is what the loop learns with u_t as its target; the target changed to x_1",
              "identity": "the network's input x is not what it learns: the target is x_1, not x_t",
              "constant": "it does depend on x: given X_t = x, some cells are more likely than others"},
@@ -107,7 +107,7 @@ HINTS: dict[str, dict[str, str]] = {
              "linear": "that is the linear path's formula: alpha and beta are cos and sin here",
              "sign": "check the sign of the x term",
              "factor": "a constant factor is off: d/dt sin(pi t / 2) brings one out"},
-    "10.1": {"general": "at t = 0, X_t = X_0 says nothing about X_1: each field aims at the mean of its target",
+    "10.1": {"general": "start from the exact fields at t = 0: what does X_t = X_0 tell about X_1 there?",
              "ignores_w": "your field does not change with w: guidance mixes two fields with weight w",
              "scales": "scaling the class field by w is not guidance: v_w = v + w (v_c - v)"},
     "10.2": {"general": "write both scores through their fields with the trig path's formula (exercise 09.2), "

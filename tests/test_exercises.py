@@ -148,6 +148,16 @@ def test_no_check_states_an_answer(check, capsys):
     assert [v for v in values if v in said] == []
 
 
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_no_docstring_or_first_hint_holds_the_exercises_key_expression(check):
+    """The key expression of each exercise (KEYS in its solutions file, central to the answer) is not in the
+    check's docstring nor in a hint given before the strongest one."""
+    number = _exercise(check)
+    key = MODULES[number[:2]].KEYS[number]
+    for text in [getattr(ex, check).__doc__, *ex.HINTS[number].values()]:
+        assert not _contains(text, key), (number, key, text)
+
+
 def test_the_answer_scan_can_fail(capsys, monkeypatch):
     """A hint that states 02.2's answer is caught; a round number is not scanned for."""
     monkeypatch.setitem(ex.HINTS["02.2"], "middle", "not the middle: t* = 0.4286")
