@@ -6,6 +6,7 @@ environment):
 
 Run:  python3 tasks.py bench autograde                  every notebook, skipping (a few minutes on 2 cores)
       python3 tasks.py bench autograde 01 04 --every-cell   those notebooks, both ways
+      python3 tasks.py bench autograde 01 --copies 5        five submissions graded by one autograde
 
 Prints a markdown table: seconds per submission (nbgrader's start, the kernel and the cells), the score
 (the worked solutions must get full marks with the cells skipped), and the time for a class of 30.
@@ -38,8 +39,9 @@ def _nbgrader(course: Path, *args: str, every_cell: bool = False) -> float:
     return time.perf_counter() - start
 
 
-def grade(number: str, every_cell: bool) -> list[tuple[str, str, float, float, float]]:
-    """[(assignment, mode, seconds, score, max)] for the worked solutions of notebook `number`."""
+def grade(number: str, every_cell: bool, copies: int = 1) -> list[tuple[str, str, float, float, float]]:
+    """[(assignment, mode, seconds per submission, score, max)] for the worked solutions of notebook `number`,
+    `copies` submissions graded by one `nbgrader autograde` (which starts once for all of them)."""
     from nbgrader.api import Gradebook
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,13 +59,15 @@ def grade(number: str, every_cell: bool) -> list[tuple[str, str, float, float, f
         modes = [("skipping", False)] + ([("every cell", True)] if every_cell else [])
         rows = []
         for mode, every in modes:
-            student = mode.replace(" ", "_")
-            folder = course / "submitted" / student / name
-            folder.mkdir(parents=True)
-            nbformat.write(released, folder / f"{name}.ipynb")
-            seconds = _nbgrader(course, "autograde", name, "--student", student, every_cell=every)
+            students = [f"{mode.replace(' ', '_')}_{k}" for k in range(copies)]
+            for student in students:
+                folder = course / "submitted" / student / name
+                folder.mkdir(parents=True)
+                nbformat.write(released, folder / f"{name}.ipynb")
+            pattern = f"{mode.replace(' ', '_')}_*"
+            seconds = _nbgrader(course, "autograde", name, "--student", pattern, every_cell=every) / copies
             with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-                score = gradebook.find_submission(name, student).score
+                score = min(gradebook.find_submission(name, s).score for s in students)
                 most = gradebook.find_assignment(name).max_score
             rows.append((name, mode, seconds, score, most))
         return rows
@@ -71,13 +75,15 @@ def grade(number: str, every_cell: bool) -> list[tuple[str, str, float, float, f
 
 def main(argv: list[str]) -> int:
     every_cell = "--every-cell" in argv
+    copies = int(argv[argv.index("--copies") + 1]) if "--copies" in argv else 1
+    argv = [a for i, a in enumerate(argv) if a != "--copies" and (i == 0 or argv[i - 1] != "--copies")]
     numbers = [a for a in argv if not a.startswith("--")] or \
         [p.name[:2] for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
-    print("| notebook | cells run | seconds per submission | a class of 30 | score |")
+    print(f"| notebook | cells run | seconds per submission ({copies} graded by one autograde) | a class of 30 | score |")
     print("|---|---|---:|---:|---|")
     ok = True
     for number in numbers:
-        for name, mode, seconds, score, most in grade(number, every_cell):
+        for name, mode, seconds, score, most in grade(number, every_cell, copies):
             ok = ok and score == most
             print(f"| {name} | {mode} | {seconds:.1f} | {30 * seconds / 60:.1f} min | {score:g} of {most:g} |", flush=True)
     print(f"\nmachine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end "

@@ -547,7 +547,9 @@ def course_env(course: Path, base: dict | None = None) -> dict:
     course = Path(course).resolve()
     here = course / ".jupyter"
     env = {k: v for k, v in (os.environ if base is None else base).items() if k != "MPLBACKEND"}  # inline figures
-    env.update(JUPYTER_CONFIG_DIR=str(here / "config"), JUPYTER_DATA_DIR=str(here / "data"),
+    # JUPYTER_PREFER_ENV_PATH=0: the kernel written here, not the environment's own `python3` (which jupyter_core
+    # prefers in a virtual environment), so that grading runs on it (and its skipper)
+    env.update(JUPYTER_PREFER_ENV_PATH="0", JUPYTER_CONFIG_DIR=str(here / "config"), JUPYTER_DATA_DIR=str(here / "data"),
                JUPYTER_RUNTIME_DIR=str(here / "runtime"), IPYTHONDIR=str(here / "ipython"),
                MPLCONFIGDIR=str(here / "matplotlib"),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))  # nbgrader runs `alembic`
@@ -555,7 +557,7 @@ def course_env(course: Path, base: dict | None = None) -> dict:
     kernel.mkdir(parents=True, exist_ok=True)
     (kernel / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 f"--IPKernelApp.exec_files={json.dumps([str(course / 'grading' / 'skipper.py')])}"]
+                 f"--IPKernelApp.exec_files={course / 'grading' / 'skipper.py'}"]
                 if (course / "grading" / "skipper.py").exists() else
                 [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (the teacher's environment)", "language": "python"}, indent=1))

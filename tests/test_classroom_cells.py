@@ -260,10 +260,12 @@ def test_nbgrader_runs_with_its_folders_inside_the_course(tmp_path):
 
 
 # ---- grading that a rebinding cannot buy, the students' copy, the cells skipped when grading -----------
-def test_the_test_cell_grades_with_a_fresh_copy_that_rebinding_does_not_reach(capsys):
+def test_the_test_cell_grades_with_a_fresh_copy_that_rebinding_does_not_reach(capsys, monkeypatch):
     answer, test = classroom.exercise_cells("01.1", IS_BLACK, solutions("01"), SETUP,
                                             hidden=solutions("01").hidden["check_is_black"])
     names = setup_names()
+    for module, name in [(names["fm"].exercises, "check_is_black"), (names["fm"], "in_checkerboard")]:
+        monkeypatch.setattr(module, name, getattr(module, name))  # put back after the cheat below
     cheat = ("fm.exercises.check_is_black = lambda f: True\nfm.in_checkerboard = lambda x: None\n"
              "def is_black(x):\n    return x[:, 0] > 0")
     with pytest.raises(AssertionError, match="01.1"):
@@ -311,3 +313,17 @@ def test_an_assignment_gets_only_the_checkpoints_it_loads_and_autograde_takes_it
     (tmp_path / "source" / "01_problem_setup").mkdir(parents=True)
     assert classroom.assignment_names(["autograde", "01", "--force"], tmp_path) == \
         ["autograde", "01_problem_setup", "--force"]
+
+
+def test_the_grading_kernel_is_the_courses_own_with_its_skipper(tmp_path, monkeypatch):
+    """In a virtual environment jupyter_core prefers the environment's own `python3` kernel to the one in
+    JUPYTER_DATA_DIR: course_env turns that off, or grading would run without the skipper."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    (tmp_path / "grading").mkdir()
+    (tmp_path / "grading" / "skipper.py").write_text("")
+    env = classroom.course_env(tmp_path, {"PATH": "/usr/bin"})
+    for name in ("JUPYTER_PREFER_ENV_PATH", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+        monkeypatch.setenv(name, env[name])
+    argv = KernelSpecManager().get_kernel_spec("python3").argv
+    assert argv[-1] == f"--IPKernelApp.exec_files={tmp_path.resolve() / 'grading' / 'skipper.py'}"
