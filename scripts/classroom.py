@@ -553,6 +553,10 @@ def course_env(course: Path, base: dict | None = None) -> dict:
                JUPYTER_RUNTIME_DIR=str(here / "runtime"), IPYTHONDIR=str(here / "ipython"),
                MPLCONFIGDIR=str(here / "matplotlib"),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]))  # nbgrader runs `alembic`
+    # nbgrader's own gradebook code makes SQLAlchemy warn "Object of type <SubmittedAssignment> not in session,
+    # add operation ... will not proceed" on every autograde: harmless (nbgrader adds the objects itself), so hidden
+    filters = [f for f in env.get("PYTHONWARNINGS", "").split(",") if f]
+    env["PYTHONWARNINGS"] = ",".join(filters + ["ignore:Object of type:RuntimeWarning"])
     kernel = here / "data" / "kernels" / "python3"
     kernel.mkdir(parents=True, exist_ok=True)
     (kernel / "kernel.json").write_text(json.dumps({
