@@ -127,7 +127,7 @@ HINTS: dict[str, dict[str, str]] = {
 # The strongest hint of each exercise: it gives most of the answer, so it comes after GIVE_AWAY_AFTER tries.
 STRONG: dict[str, str] = {
     "01.2": "the Gaussian is unchanged by the reflection x -> -x of one axis, which swaps black and white cells",
-    "02.1": "d/dt (1 - t)^2 = -2 (1 - t)",
+    "02.1": "each d_ method must be the derivative of its schedule: differentiate (1 - t)^2 by the chain rule",
     "03.1": "the mean of a Gaussian truncated to [a, b] needs torch.special.ndtr (its CDF) and its density",
     "03.2": "each coordinate of X_1 is uniform on [-2, 2]: its variance is 4^2 / 12",
     "04.2": "invert the CDF: if u is uniform on [0, 1], which t has F(t) = u?",
@@ -135,7 +135,8 @@ STRONG: dict[str, str] = {
     "06.1": "cell centres -2 + h (k + 1/2), k = 0 .. n - 1, and the sum of density * h^2",
     "07.1": "try every permutation (itertools.permutations) and keep the cheapest",
     "07.2": "E||X_0||^2 = 2, int_0^1 e^{-2t} dt = (1 - e^{-2}) / 2",
-    "08.1": "vbar(x, t, s) = x (e^{-h} - 1) / h with h = s - t; differentiate along X_t = x and in h",
+    "08.1": "from X_t = x the flow is X_tau = x e^{-(tau - t)}; vbar is the displacement to s over s - t, and "
+            "along the trajectory both x = X_t and t change",
     "09.2": "on the trig path alpha'/alpha = -(pi/2) tan(pi t/2)",
     "10.2": "grad log p_t(c | x) = grad log p_t(x | c) - grad log p_t(x), and each score comes from its field",
     "11.1": "||x_t - t y_b||^2 - ||x_t - t y_a||^2 = 2 t (1 - t) x_0 . (y_a - y_b) + t^2 ||y_a - y_b||^2",
