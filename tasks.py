@@ -96,7 +96,12 @@ def ensure_env(folder: Path = VENV, requirements: Path = REQUIREMENTS) -> None:
         return
     if not python.exists():
         print(f"[tasks] creating {folder.name} with {sys.executable}", flush=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+        except (subprocess.CalledProcessError, OSError) as exc:  # e.g. Debian's python3 without python3-venv
+            print(f"[tasks] creating {folder.name} failed: {exc}", flush=True)
+            sys.exit(install_failed(folder, "on Debian and Ubuntu, `sudo apt install python3-venv` gives Python "
+                                            "the venv module with pip."))
     warning = platform_problem()
     if warning:
         print(f"[tasks] WARNING: {warning}", flush=True)

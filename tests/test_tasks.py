@@ -86,3 +86,13 @@ def test_lab_path_copies_only_the_checkpoints_a_handed_out_notebook_loads(tmp_pa
     notebook = tmp_path / "05_euler_sampling.ipynb"
     notebook.write_text((ROOT / "notebooks" / "05_euler_sampling.ipynb").read_text())
     assert tasks.checkpoints_for(notebook) == ["velocity_mlp.pt"]
+
+
+def test_a_failed_venv_ends_in_the_same_paragraph(tmp_path, monkeypatch):
+    def refuse(**kwargs):
+        raise tasks.subprocess.CalledProcessError(1, ["python", "-m", "ensurepip"])
+
+    monkeypatch.setattr(tasks.venv, "EnvBuilder", refuse)
+    with pytest.raises(SystemExit) as info:
+        tasks.ensure_env(tmp_path / ".venv-y")
+    assert "INSTALL.md" in str(info.value) and "python3-venv" in str(info.value)
