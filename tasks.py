@@ -100,7 +100,7 @@ def ensure_env(folder: Path = VENV, requirements: Path = REQUIREMENTS) -> None:
             venv.EnvBuilder(with_pip=True, clear=True).create(folder)
         except (subprocess.CalledProcessError, OSError) as exc:  # e.g. Debian's python3 without python3-venv
             print(f"[tasks] creating {folder.name} failed: {exc}", flush=True)
-            sys.exit(install_failed(folder, "on Debian and Ubuntu, `sudo apt install python3-venv` gives Python "
+            sys.exit(install_failed(folder, "On Debian and Ubuntu, `sudo apt install python3-venv` gives Python "
                                             "the venv module with pip."))
     warning = platform_problem()
     if warning:
@@ -109,7 +109,7 @@ def ensure_env(folder: Path = VENV, requirements: Path = REQUIREMENTS) -> None:
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     for step in (["-r", str(requirements)], ["--no-deps", "-e", str(ROOT)]):
         if subprocess.run(pip + step).returncode:
-            sys.exit(install_failed(folder, warning))
+            sys.exit(install_failed(folder, f"As warned, {warning}" if warning else None))
     stamp.write_text(_fingerprint(requirements))
 
 
@@ -139,11 +139,12 @@ def platform_problem(system: str | None = None, machine: str | None = None, mac:
     return None
 
 
-def install_failed(folder: Path, warning: str | None = None) -> str:
-    """The one paragraph printed when pip fails: the platform, the Python, and where to look."""
+def install_failed(folder: Path, note: str | None = None) -> str:
+    """The one paragraph printed when building an environment fails: the platform, the Python, `note` (what is
+    known about this platform), and where to look."""
     return (f"[tasks] Installing into {folder.name} failed (pip's own message is above). Platform: {_platform_name()}; "
             f"Python {platform.python_version()} ({sys.executable}). "
-            + (f"As warned, {warning} " if warning else "")
+            + (f"{note} " if note else "")
             + f"INSTALL.md (in {ROOT}) lists the platforms the pinned packages install on and what to do on the "
             f"others; a half-built {folder.name} is rebuilt on the next run.")
 
