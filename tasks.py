@@ -2,6 +2,8 @@
 """One entry point for the course, standard library only, so it runs on a fresh Python 3.11 to 3.14.
 
     python3 tasks.py lab              build .venv if missing, open JupyterLab on notebooks/
+    python3 tasks.py lab PATH         the same, opening a handed-out notebook PATH in its folder, with the
+                                      checkpoints it loads copied beside it (checkpoints/)
     python3 tasks.py test             build .venv if missing, run every test (package, notebooks, browser),
                                       spread over up to 4 workers of one thread each (pytest-xdist)
     python3 tasks.py notebook 04      build .venv if missing, test one notebook alone (nbval, and its sliders)
@@ -12,9 +14,10 @@
     python3 tasks.py bench guidance   build .venv if missing, measure notebook 10's guidance numbers
     python3 tasks.py bench digits     build .venv if missing, measure notebook 11's digits (time, judge, memorisation)
     python3 tasks.py bench exercises  build .venv if missing, time every exercise's check with its worked solution
+    python3 tasks.py bench autograde  build .venv-teacher if missing, time nbgrader's autograde of each notebook
     python3 tasks.py checkpoint       build .venv if missing, retrain the default model the notebooks load
     python3 tasks.py checkpoint NAME  ... a group of checkpoints (straight, meanflow, guidance, digits, ...) or one
-                                      file by its stem (scripts/make_checkpoint.py's table)
+                                      file by its stem (the [[checkpoint]] rows of notebooks/registry.toml)
 
 For teachers (nbgrader, in .venv-teacher: the classroom set plus requirements/teacher.txt):
     python3 tasks.py classroom        build .venv-teacher if missing, write the nbgrader course classroom/
@@ -23,17 +26,25 @@ For teachers (nbgrader, in .venv-teacher: the classroom set plus requirements/te
     python3 tasks.py nbgrader ARGS    run `nbgrader ARGS` in classroom/ (`--course DIR`: elsewhere), with the
                                       teacher's kernel and Jupyter's folders inside the course folder
     python3 tasks.py classroom --test build .venv-teacher if missing, run the nbgrader test (tests/test_classroom.py)
+    python3 tasks.py audit [PATH]     list the answer cells of the submissions (classroom/submitted/, or PATH)
+                                      that assign to fmhelpers' attributes (or setattr, sys.modules): grade by hand
 
 An environment is rebuilt when its requirements file(s) or pyproject.toml change.
 """
 
-from __future__ import annotations
+import sys
+
+# A Python older than 3.6 cannot read the rest of this file; it stops here, quoting this line:
+_TOO_OLD = f"this course needs Python 3.11 to 3.14: see INSTALL.md, 'Which Python'"
+if sys.version_info[:2] < (3, 11):  # 3.6 to 3.10 read the file but cannot run it: the same message, before anything
+    sys.exit(f"This is Python {sys.version_info[0]}.{sys.version_info[1]}, but {_TOO_OLD}.")
 
 import hashlib
+import json
 import os
 import shutil
+import platform
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -87,12 +98,57 @@ def ensure_env(folder: Path = VENV, requirements: Path = REQUIREMENTS) -> None:
         return
     if not python.exists():
         print(f"[tasks] creating {folder.name} with {sys.executable}", flush=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+        except (subprocess.CalledProcessError, OSError) as exc:  # e.g. Debian's python3 without python3-venv
+            print(f"[tasks] creating {folder.name} failed: {exc}", flush=True)
+            sys.exit(install_failed(folder, "On Debian and Ubuntu, `sudo apt install python3-venv` gives Python "
+                                            "the venv module with pip."))
+    warning = platform_problem()
+    if warning:
+        print(f"[tasks] WARNING: {warning}", flush=True)
     print(f"[tasks] installing {requirements.relative_to(ROOT).as_posix()} and fmhelpers into {folder.name}", flush=True)
     pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-    subprocess.run(pip + ["-r", str(requirements)], check=True)
-    subprocess.run(pip + ["--no-deps", "-e", str(ROOT)], check=True)
+    for step in (["-r", str(requirements)], ["--no-deps", "-e", str(ROOT)]):
+        if subprocess.run(pip + step).returncode:
+            sys.exit(install_failed(folder, f"As warned, {warning}" if warning else None))
     stamp.write_text(_fingerprint(requirements))
+
+
+def _platform_name() -> str:
+    system, machine = platform.system(), platform.machine()
+    if system == "Darwin":
+        return f"macOS {platform.mac_ver()[0] or '?'} on {machine}"
+    return f"{system} {platform.release()} on {machine}"
+
+
+def platform_problem(system: str | None = None, machine: str | None = None, mac: str | None = None) -> str | None:
+    """Why the pinned torch cannot install here, for the platforms known not to work (checked with pip's dry
+    run for each platform tag, INSTALL.md): Intel Macs (no torch wheel after 2.2.2) and Apple Silicon Macs
+    older than macOS 14 (the wheels need 14.0); None elsewhere."""
+    system = system or platform.system()
+    machine = (machine or platform.machine()).lower()
+    mac = mac if mac is not None else platform.mac_ver()[0]
+    if system != "Darwin":
+        return None
+    if machine in ("x86_64", "i386"):
+        return ("this is an Intel Mac: PyTorch publishes no wheel of the pinned torch for it (its last is 2.2.2), "
+                "so pip will fail. INSTALL.md, 'Intel Macs and older macOS', gives the routes that work.")
+    major = int(mac.split(".")[0]) if mac and mac.split(".")[0].isdigit() else None
+    if major is not None and major < 14:
+        return (f"this is macOS {mac}: the pinned torch needs macOS 14 or later on Apple Silicon, so pip will fail. "
+                "INSTALL.md, 'Intel Macs and older macOS', gives the routes that work.")
+    return None
+
+
+def install_failed(folder: Path, note: str | None = None) -> str:
+    """The one paragraph printed when building an environment fails: the platform, the Python, `note` (what is
+    known about this platform), and where to look."""
+    return (f"[tasks] Installing into {folder.name} failed (pip's own message is above). Platform: {_platform_name()}; "
+            f"Python {platform.python_version()} ({sys.executable}). "
+            + (f"{note} " if note else "")
+            + f"INSTALL.md (in {ROOT}) lists the platforms the pinned packages install on and what to do on the "
+            f"others; a half-built {folder.name} is rebuilt on the next run.")
 
 
 def ensure_teacher_env() -> None:
@@ -105,9 +161,29 @@ def run(*args: str, env: dict | None = None, python: Path = PYTHON) -> int:
 
 
 def lab() -> int:
-    """JupyterLab on notebooks/, listening on the loopback address only, with a token."""
+    """JupyterLab on notebooks/, listening on the loopback address only, with a token; `lab PATH` opens the
+    notebook PATH (a handed-out assignment) in its own folder, with the checkpoints it loads copied there."""
     as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []  # containers run as root
+    if len(sys.argv) > 2:
+        notebook = Path(sys.argv[2]).expanduser().resolve()
+        if notebook.suffix != ".ipynb" or not notebook.is_file():
+            sys.exit(f"usage: python3 tasks.py lab [NOTEBOOK.ipynb]; {sys.argv[2]} is not a notebook file")
+        for name in checkpoints_for(notebook):
+            target = notebook.parent / "checkpoints" / name
+            if not target.exists():
+                target.parent.mkdir(exist_ok=True)
+                shutil.copy2(ROOT / "notebooks" / "checkpoints" / name, target)
+                print(f"[tasks] copied checkpoints/{name} beside {notebook.name}", flush=True)
+        return run("-m", "jupyterlab", "--ip=127.0.0.1", f"--notebook-dir={notebook.parent}", notebook.name, *as_root)
     return run("-m", "jupyterlab", "--ip=127.0.0.1", f"--notebook-dir={ROOT / 'notebooks'}", *as_root)
+
+
+def checkpoints_for(notebook: Path) -> list[str]:
+    """The files of notebooks/checkpoints/ whose names the notebook's code cells mention."""
+    code = "\n".join("".join(c["source"]) for c in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+                     if c["cell_type"] == "code")
+    folder = ROOT / "notebooks" / "checkpoints"
+    return sorted(p.name for p in folder.glob("*") if p.is_file() and p.name in code) if folder.is_dir() else []
 
 
 def _note_browser() -> None:
@@ -221,6 +297,10 @@ def bench() -> int:
     """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's;
     `bench meanflow`: notebook 08's; `bench guidance`: notebook 10's; `bench digits`: notebook 11's; `bench exercises`: homework compute times."""
     name = sys.argv[2] if len(sys.argv) > 2 else None
+    if name == "autograde":  # nbgrader: the teacher's environment
+        ensure_teacher_env()
+        _one_thread()
+        return run("-m", "benchmarks.autograde", *sys.argv[3:], python=TEACHER_PYTHON)
     if name in notebook_benches():
         return run("-m", f"benchmarks.{name}", *sys.argv[3:])
     return run("-m", "benchmarks.benchmark", *sys.argv[2:])
@@ -243,6 +323,12 @@ def classroom() -> int:
     return run("scripts/classroom.py", "build", *args, python=TEACHER_PYTHON)
 
 
+def audit() -> int:
+    """The answer cells of the submissions that rebind fmhelpers (scripts/classroom.py audit)."""
+    ensure_teacher_env()
+    return run("scripts/classroom.py", "audit", *sys.argv[2:], python=TEACHER_PYTHON)
+
+
 def nbgrader() -> int:
     """`nbgrader ARGS` run in the course folder, with the teacher's kernel (scripts/classroom.py)."""
     ensure_teacher_env()
@@ -250,8 +336,8 @@ def nbgrader() -> int:
 
 
 COMMANDS = {"lab": lab, "test": test, "notebook": notebook, "execute": execute, "bench": bench,
-            "checkpoint": checkpoint, "classroom": classroom, "nbgrader": nbgrader}
-TEACHER_COMMANDS = {"classroom", "nbgrader"}  # these build .venv-teacher only, never the students' .venv
+            "checkpoint": checkpoint, "classroom": classroom, "nbgrader": nbgrader, "audit": audit}
+TEACHER_COMMANDS = {"classroom", "nbgrader", "audit"}  # these build .venv-teacher only, never the students' .venv
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

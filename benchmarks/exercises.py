@@ -6,8 +6,8 @@ Run:  python3 tasks.py bench exercises            (about 2 minutes on 2 cores)
       python3 tasks.py bench exercises --smoke    (short runs; the test suite adds --only check_is_black)
       python3 tasks.py bench exercises --only check_ot_pairing check_trig_score   (those checks only)
 
-The table of worked solutions (which names of `solutions_NN.py` answer which check) is the one the
-tests use, `SOLVED` in tests/test_exercises.py, read from there so that the two never disagree.
+The worked solutions are the ones the tests use: the table `CHECKS` of each
+notebooks/solutions/solutions_NN.py (each check with its worked solution's arguments).
 Working time (reading, deriving, writing) is not measured here: notebooks/TEACHING.md estimates it.
 Prints a markdown table.
 """
@@ -37,21 +37,18 @@ def _load(path: Path, name: str):
 
 def check_times(only: list[str] | None = None) -> list[tuple[str, str, float, bool]]:
     """(exercise, check, seconds, passed) for every check (or those named in `only`), called with its
-    worked solution."""
-    if str(ROOT / "tests") not in sys.path:
-        sys.path.insert(0, str(ROOT / "tests"))  # the test module imports its helpers (badinput) from there
-    tests = _load(ROOT / "tests" / "test_exercises.py", "_solved_table")
+    worked solution (the CHECKS table of its solutions file)."""
     rows = []
-    for check, (number, parts) in tests.SOLVED.items():
-        if only and check not in only:
-            continue
-        solutions = _load(ROOT / "notebooks" / "solutions" / f"solutions_{number}.py", f"solutions_{number}")
-        args = [getattr(solutions, p) if isinstance(p, str) else p for p in parts]
-        exercise = (getattr(fm.exercises, check).__doc__ or "").split(":")[0].strip()
-        start = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            passed = getattr(fm.exercises, check)(*args)
-        rows.append((exercise, check, time.perf_counter() - start, passed is True))
+    for path in sorted((ROOT / "notebooks" / "solutions").glob("solutions_*.py")):
+        solutions = _load(path, path.stem)
+        for check, entry in solutions.CHECKS.items():
+            if only and check not in only:
+                continue
+            exercise = (getattr(fm.exercises, check).__doc__ or "").split(":")[0].strip()
+            start = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                passed = getattr(fm.exercises, check)(*entry["solution"])
+            rows.append((exercise, check, time.perf_counter() - start, passed is True))
     return sorted(rows)
 
 

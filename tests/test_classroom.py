@@ -1,7 +1,9 @@
 """End to end with nbgrader: `python3 tasks.py classroom` builds the course for notebook 01, `nbgrader
 generate_assignment` makes the student version (its exercise cells are today's stubs), and `nbgrader
-autograde` grades three submissions: the worked solutions get full marks, the untouched stubs zero, and
-one wrong answer (01.2: the Gaussian's mass on the whole square) loses exactly that exercise's points.
+autograde` grades four submissions: the worked solutions get full marks, the untouched stubs zero, one
+wrong answer (01.2: the Gaussian's mass on the whole square) loses exactly that exercise's points, and a
+cheat (wrong answers, with every check and every function of fmhelpers rebound to return True) gets zero;
+`audit` lists the cheat's rebindings and nobody else's. The students' copy holds no solution.
 
 It needs nbgrader, which is in the teacher's environment only: `python3 tasks.py classroom --test` runs
 it there (.ci/run calls it right after the README's test command; building that environment and running
@@ -12,6 +14,7 @@ Everything is written under pytest's tmp_path, HOME included, which must stay em
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +29,22 @@ SCRIPT = ROOT / "scripts" / "classroom.py"
 NOTEBOOK = ROOT / "notebooks" / "01_problem_setup.ipynb"
 ASSIGNMENT = NOTEBOOK.stem
 WRONG = ("answer_01_2", "math.erf(2 / math.sqrt(2)) ** 2 / 2", "math.erf(math.sqrt(2)) ** 2")  # the whole square
-STUDENTS = ("solved", "stubs", "one_wrong")
+STUDENTS = ("solved", "stubs", "one_wrong", "cheat")
+CHEAT = {  # every check, and every function of every fmhelpers module, rebound to return True; wrong answers
+    "answer_01_1": """import sys
+import torch
+import fmhelpers as fm
+fm.exercises.check_is_black = lambda *args, **kwargs: True
+for _module in [m for n, m in list(sys.modules.items()) if n.split(".")[0] == "fmhelpers"]:
+    for _name, _value in list(vars(_module).items()):
+        if callable(_value) and not isinstance(_value, type):
+            setattr(_module, _name, lambda *args, **kwargs: True)
+def is_black(x):
+    return torch.zeros(len(x), dtype=torch.bool)""",
+    "answer_01_2": """fm.exercises.check_gaussian_on_board = lambda f: True
+def gaussian_on_board():
+    return 0.5""",
+}
 
 pytestmark = pytest.mark.classroom
 
@@ -85,7 +103,10 @@ def course(tmp_path_factory):
     gid, right, wrong = WRONG
     assert right in solved[gid]
     _submit(course, "one_wrong", {**solved, gid: solved[gid].replace(right, wrong)})
-    _run(env, "nbgrader", "--course", str(course), "autograde", ASSIGNMENT)
+    _submit(course, "cheat", CHEAT)
+    _run(env, "nbgrader", "--course", str(course), "autograde", "01")  # the number names the assignment
+    audit = subprocess.run([sys.executable, str(SCRIPT), "audit", str(course / "submitted")], env=env,
+                           capture_output=True, text=True)
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assignment = gradebook.find_assignment(ASSIGNMENT)
@@ -95,7 +116,7 @@ def course(tmp_path_factory):
         points = {c.name: c.max_score for c in assignment.notebooks[0].grade_cells}
         most = assignment.max_score
     return {"course": course, "home": home, "repository": repository, "max": most, "scores": scores,
-            "cells": cells, "points": points}
+            "cells": cells, "points": points, "audit": audit}
 
 
 def test_the_source_version_holds_each_solution_and_a_graded_check(course):
@@ -114,8 +135,17 @@ def test_the_student_version_shows_todays_stubs(course):
         assert "raise NotImplementedError()" in source and "# YOUR CODE HERE" in source and "SOLUTION" not in source
         assert as_released(source) == stub, gid
     for gid in ("check_01_1", "check_01_2"):  # the checks are there, and locked
-        assert released[gid].source.count("assert fm.exercises.check_") == 1
+        assert released[gid].source.count("assert _graded.exercises.check_") == 1
         assert released[gid].metadata["editable"] is False and released[gid].metadata["deletable"] is False
+        assert "HIDDEN" not in released[gid].source and "math.erf" not in released[gid].source  # kept for grading
+    source = _cells(course["course"] / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    assert "### BEGIN HIDDEN TESTS" in source["check_01_2"].source
+
+
+def test_no_released_sentence_points_to_the_solutions(course):
+    nb = nbformat.read(course["course"] / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert not [c.source for c in nb.cells if "solutions/" in c.source or "solutions_01" in c.source]
+    assert any("solutions/solutions_01.py" in c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells)
 
 
 def test_autograde_gives_full_marks_zero_and_loses_exactly_the_wrong_exercise(course):
@@ -125,6 +155,31 @@ def test_autograde_gives_full_marks_zero_and_loses_exactly_the_wrong_exercise(co
     assert scores["stubs"] == 0
     assert cells["one_wrong"] == {"check_01_1": points["check_01_1"], "check_01_2": 0}
     assert scores["one_wrong"] == course["max"] - points["check_01_2"]
+    assert scores["cheat"] == 0 and set(cells["cheat"].values()) == {0}
+
+
+def test_the_audit_lists_the_cheats_rebindings_only(course):
+    audit = course["audit"]
+    print(audit.stdout)
+    assert audit.returncode == 1
+    listed = [line for line in audit.stdout.splitlines() if "submitted" in line]
+    assert listed and all("/cheat/" in line for line in listed)
+    assert any("fm.exercises.check_is_black = " in line for line in listed)
+    assert any("setattr(_module, _name" in line for line in listed)
+    assert any("check_gaussian_on_board = " in line for line in listed)
+
+
+def test_the_students_copy_has_no_solutions_and_its_own_setup(course):
+    student = course["course"] / "student"
+    files = [p for p in student.rglob("*") if p.is_file()]
+    assert not (student / "notebooks" / "solutions").exists() and (student / "tasks.py").is_file()
+    assert (course["course"] / "student.zip").is_file()
+    for path in files:
+        if path.suffix in (".md", ".py", ".ipynb", ".txt", ".toml", ".yml"):
+            text = path.read_text()
+            assert "solutions/" not in text and not re.search(r"solutions_\d\d", text), path
+    assert "python3 tasks.py lab" in (student / "README.md").read_text()
+    assert sorted(p.name for p in (student / "notebooks").glob("*.ipynb")) == [NOTEBOOK.name]
 
 
 def test_nothing_is_written_outside_the_course_folder(course):

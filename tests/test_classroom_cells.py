@@ -78,7 +78,7 @@ def test_a_function_stub_gets_its_solution_between_the_markers_and_its_check_in_
     assert lines[-1] == "    ### END SOLUTION" and "torch.floor(x + 2)" in answer
     assert "    # 01.1: cell (column, row)" in answer  # the solution's docstring, as a comment for the grader
     assert "check_is_black" not in answer
-    assert test.splitlines()[-1].startswith("assert fm.exercises.check_is_black(is_black) is True, ")
+    assert "assert _graded.exercises.check_is_black(is_black) is True, " in test
     assert "(1 point)" in test
     names, printed = run_cells(answer, test, names=setup_names())
     assert printed == "01.1: correct!\n"
@@ -135,7 +135,7 @@ fm.exercises.check_euler_decay(euler_factor, leading_coefficient);'''
     source = "def smallest_steps(fractions):\n    raise NotImplementedError\n\n" \
              "fm.exercises.check_smallest_steps(smallest_steps, fractions);"
     answer, test = classroom.exercise_cells("05.2", source, solutions("05"), SETUP | {"fractions"}, points=2)
-    assert "assert fm.exercises.check_smallest_steps(smallest_steps, fractions) is True" in test and "(2 points)" in test
+    assert "assert _graded.exercises.check_smallest_steps(smallest_steps, fractions) is True" in test and "(2 points)" in test
     fractions = {1: 0.2, 4: 0.9, 16: 0.991, 64: 0.999}
     assert run_cells(answer, test, names={**setup_names(), "fractions": fractions})[1] == "05.2: correct!\n"
 
@@ -223,8 +223,10 @@ def test_every_notebook_in_the_exercise_format_converts_and_its_answers_pass(pat
     names = run_cells(setup)[0]
     for (number, index), answer, test in zip(exercises, answers, tests):
         assert as_released(answer.source) == todays_stub(original.cells[index].source), number
-        call = ast.parse(test.source.splitlines()[-1]).body[0].test.left
-        if {n.id for n in ast.walk(call) if isinstance(n, ast.Name)} - set(names) - classroom.bound_names([answer.source]):
+        (line,) = [line for line in test.source.splitlines() if line.startswith("assert _graded.")]
+        call = ast.parse(line).body[0].test.left
+        if {n.id for n in ast.walk(call) if isinstance(n, ast.Name)} - set(names) - \
+                classroom.bound_names([answer.source, test.source]):
             continue  # the check takes a value the notebook computes: tests/test_classroom.py runs whole notebooks
         assert run_cells(answer.source, test.source, names=names)[1] == f"{number}: correct!\n", number
 
@@ -255,3 +257,73 @@ def test_nbgrader_runs_with_its_folders_inside_the_course(tmp_path):
     assert "MPLBACKEND" not in env and env["PATH"].endswith(":/usr/bin")
     kernel = json.loads((tmp_path / ".jupyter" / "data" / "kernels" / "python3" / "kernel.json").read_text())
     assert kernel["argv"][:3] == [sys.executable, "-m", "ipykernel_launcher"]  # this Python, where fmhelpers is
+
+
+# ---- grading that a rebinding cannot buy, the students' copy, the cells skipped when grading -----------
+def test_the_test_cell_grades_with_a_fresh_copy_that_rebinding_does_not_reach(capsys, monkeypatch):
+    answer, test = classroom.exercise_cells("01.1", IS_BLACK, solutions("01"), SETUP,
+                                            hidden=solutions("01").hidden["check_is_black"])
+    names = setup_names()
+    for module, name in [(names["fm"].exercises, "check_is_black"), (names["fm"], "in_checkerboard")]:
+        monkeypatch.setattr(module, name, getattr(module, name))  # put back after the cheat below
+    cheat = ("fm.exercises.check_is_black = lambda f: True\nfm.in_checkerboard = lambda x: None\n"
+             "def is_black(x):\n    return x[:, 0] > 0")
+    with pytest.raises(AssertionError, match="01.1"):
+        run_cells(cheat, test, names=names)
+    assert "### BEGIN HIDDEN TESTS" in test and "torch.floor" in test.split("### BEGIN HIDDEN TESTS")[1]
+    with pytest.raises(AssertionError):  # the hidden test alone refuses it too, without fmhelpers
+        run_cells(cheat, "import math, torch\n" + solutions("01").hidden["check_is_black"], names=names)
+    assert run_cells(answer, test, names=setup_names())[1] == "01.1: correct!\n"
+
+
+def test_a_sentence_pointing_to_the_solutions_is_taken_out():
+    text = ("## Exercises\n\nEach exercise has a check. Worked solutions are in\n`solutions/solutions_01.py`; try "
+            "first.\n\nSolutions: `solutions/solutions_02.py`.\n\n**01.1** Write it.")
+    assert classroom.without_pointers(text) == "## Exercises\n\nEach exercise has a check.\n\n**01.1** Write it."
+
+
+def test_the_audit_finds_assignments_to_the_package_and_nothing_else():
+    cheat = ("import fmhelpers as f\nf.exercises.check_is_black = print\nsetattr(fm, 'x', 1)\n"
+             "vars(fm)['y'] = 2\nimport torch\ntorch.equal = lambda a, b: True\nsys.modules['fmhelpers_graded'] = 3")
+    found = classroom.rebindings(cheat)
+    assert [line.split(":")[0] for line in found] == ["line 2", "line 3", "line 4", "line 6", "line 7"]
+    assert classroom.rebindings("def is_black(x):\n    y = x.clone()\n    y[:, 0] = 1\n    return fm.in_checkerboard(y)") == []
+
+
+def test_cells_nothing_graded_needs_are_skipped_and_the_rest_kept():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in [
+        "import torch\nimport fmhelpers as fm",        # 0: needed (fm)
+        "fractions = {1: 0.5}\nT = 3",                  # 1: needed (fractions)
+        "fig = plt.figure()\nplt.plot([T])",            # 2: a plot: skipped
+        "%matplotlib inline",                           # 3: a magic: kept
+        "def smallest(fractions):\n    x = 1\n    return min(fractions)\n",  # 4: the answer
+        "assert fm.exercises.check_smallest_steps(smallest, fractions) is True"]])  # 5: the test
+    nb.cells[4].metadata["nbgrader"] = {"solution": True}
+    nb.cells[5].metadata["nbgrader"] = {"grade": True}
+    assert classroom.skippable(nb) == [2]
+    script = classroom.SKIPPER.replace("{skip!r}", "'unused'")
+    assert "input_transformers_cleanup" in script and "FM_GRADE_EVERY_CELL" in script
+    key = classroom.cell_key("fig = plt.figure()\nplt.plot([T])\n")
+    assert key == classroom.cell_key(nb.cells[2].source)
+
+
+def test_an_assignment_gets_only_the_checkpoints_it_loads_and_autograde_takes_its_number(tmp_path):
+    nb = nbformat.read(ROOT / "notebooks" / "05_euler_sampling.ipynb", as_version=4)
+    assert classroom.checkpoints_loaded(nb) == ["velocity_mlp.pt"]
+    (tmp_path / "source" / "01_problem_setup").mkdir(parents=True)
+    assert classroom.assignment_names(["autograde", "01", "--force"], tmp_path) == \
+        ["autograde", "01_problem_setup", "--force"]
+
+
+def test_the_grading_kernel_is_the_courses_own_with_its_skipper(tmp_path, monkeypatch):
+    """In a virtual environment jupyter_core prefers the environment's own `python3` kernel to the one in
+    JUPYTER_DATA_DIR: course_env turns that off, or grading would run without the skipper."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    (tmp_path / "grading").mkdir()
+    (tmp_path / "grading" / "skipper.py").write_text("")
+    env = classroom.course_env(tmp_path, {"PATH": "/usr/bin"})
+    for name in ("JUPYTER_PREFER_ENV_PATH", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
+        monkeypatch.setenv(name, env[name])
+    argv = KernelSpecManager().get_kernel_spec("python3").argv
+    assert argv[-1] == f"--IPKernelApp.exec_files={tmp_path.resolve() / 'grading' / 'skipper.py'}"

@@ -1,7 +1,12 @@
-"""The exercises: every worked solution passes its check, unsolved and wrong answers do not, every
-correct form of an answer is accepted, and no exercise's answer appears in its notebook before it."""
+"""The exercises: every worked solution passes its check, unsolved answers are told so, each known wrong
+answer gets its own hint, an answer of the wrong form is told what is wrong with it, no check states an
+answer, and no exercise's answer appears in its notebook before it.
+
+The tables are in the solutions files: `CHECKS` in notebooks/solutions/solutions_NN.py gives each check
+its worked solution and its known wrong answers, each with the key of the hint it must get."""
 
 import importlib.util
+import inspect
 import json
 import math
 import re
@@ -12,18 +17,11 @@ import pytest
 import torch
 
 import fmhelpers as fm
-from badinput import GOOD, table_test
+from badinput import table_test
 from fmhelpers import exercises as ex
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "notebooks" / "solutions"
-
-
-def _coarse_mass(t, n):
-    """06.1's midpoint rule on n x n cells (a coarse grid, for a wrong answer)."""
-    g = -2.0 + (4.0 / n) * (torch.arange(n, dtype=torch.float64) + 0.5)
-    xx, yy = torch.meshgrid(g, g, indexing="xy")
-    return (fm.marginal_density(torch.stack([xx.reshape(-1), yy.reshape(-1)], 1), t).sum() * (4.0 / n) ** 2).item()
 
 
 def _load(name):
@@ -33,207 +31,144 @@ def _load(name):
     return module
 
 
-SOLVED = {  # check -> (solutions file, the solution's names in the order the check takes them, or values)
-    "check_is_black": ("01", ["is_black"]),
-    "check_gaussian_on_board": ("01", ["gaussian_on_board"]),
-    "check_schedule": ("02", ["Quadratic"]),
-    "check_smallest_variance": ("02", ["smallest_variance"]),
-    "check_cell_field": ("03", ["v_cell"]),
-    "check_floor_limits": ("03", ["floor_limits"]),
-    "check_x1_minimiser": ("04", ["minimiser"]),
-    "check_late_times": ("04", ["sample_late"]),
-    "check_euler_decay": ("05", ["euler_factor", "leading_coefficient"]),
-    "check_smallest_steps": ("05", ["smallest_steps", {1: 0.2, 4: 0.9, 16: 0.991, 64: 0.999}]),
-    "check_mass_in_square": ("06", ["mass_in_square"]),
-    "check_radius": ("06", ["radius_at"]),
-    "check_ot_pairing": ("07", ["my_pairing"]),
-    "check_decay_straightness": ("07", ["straightness_decay"]),
-    "check_decay_identity": ("08", ["vbar_decay", "dvbar_dt"]),
-    "check_meanflow_sampler": ("08", ["my_sample"]),
-    "check_divergence_fd": ("09", ["my_divergence"]),
-    "check_trig_score": ("09", ["score_at"]),
-    "check_guided_at_start": ("10", ["guided_at_start"]),
-    "check_trig_gain": ("10", ["gain"]),
-    "check_log_odds": ("11", ["log_odds"]),
-    "check_hutchinson": ("11", ["my_hutchinson"]),
-}
+MODULES = {path.stem[-2:]: _load(path.stem) for path in sorted(SOLUTIONS.glob("solutions_*.py"))}
+CHECKS = {check: (number, entry) for number, module in MODULES.items() for check, entry in module.CHECKS.items()}
+WRONG = [(check, key) for check, (_, entry) in sorted(CHECKS.items()) for key in entry["wrong"]]
 
 
-def _solution_args(name):
-    number, parts = SOLVED[name]
-    module = _load(f"solutions_{number}")
-    return [getattr(module, p) if isinstance(p, str) else p for p in parts]
+def _exercise(check):
+    """"01.2" for check_gaussian_on_board: the number its docstring starts with."""
+    return getattr(ex, check).__doc__.split(":")[0].strip()
 
 
 def _checks():
     return {n for n, f in vars(ex).items() if n.startswith("check_") and getattr(f, "__module__", "") == ex.__name__}
 
 
-@pytest.mark.parametrize("name", sorted(SOLVED))
-def test_the_worked_solution_passes_its_check(name, capsys):
-    assert getattr(ex, name)(*_solution_args(name)) is True
+@pytest.fixture(autouse=True)
+def _first_try():
+    """Every test starts with no failed tries on record (the strongest hints come after a few)."""
+    ex._attempts.clear()
+    yield
+    ex._attempts.clear()
+
+
+def test_every_check_has_a_solution_and_two_wrong_answers_each_with_a_hint_of_its_own():
+    assert set(CHECKS) == _checks()
+    for check, (number, entry) in CHECKS.items():
+        hints = ex.HINTS[_exercise(check)]
+        assert len(entry["wrong"]) >= 2 and set(entry["wrong"]) <= set(hints) - {"general"}, check
+        assert _exercise(check).startswith(number), check
+
+
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_the_worked_solution_passes_its_check(check, capsys):
+    result = getattr(ex, check)(*CHECKS[check][1]["solution"])
+    assert result is True and type(result) is bool
     assert "correct!" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("name", sorted(SOLVED))
-def test_an_unsolved_exercise_says_so(name, capsys):
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_an_unsolved_exercise_says_so(check, capsys):
     def unsolved(*args):
         raise NotImplementedError
 
-    args = [unsolved if callable(a) else a for a in _solution_args(name)]
-    if name == "check_schedule":
+    args = [unsolved if callable(a) else a for a in CHECKS[check][1]["solution"]]
+    if check == "check_schedule":
         class Unsolved(fm.Interpolant):  # every method raises NotImplementedError, as in the stub
             pass
         args = [Unsolved]
-    assert getattr(ex, name)(*args) is None
+    assert getattr(ex, check)(*args) is None
     assert "not solved yet" in capsys.readouterr().out
 
 
-def _linear_quadratic_beta():
-    class HalfRight(fm.Interpolant):  # beta is the exercise's, alpha stays linear: valid, but not the schedule asked
-        def alpha(self, t):
-            return 1 - t
-
-        def beta(self, t):
-            return 1 - (1 - t) ** 2
-
-        def d_alpha(self, t):
-            return -torch.ones_like(t)
-
-        def d_beta(self, t):
-            return 2 * (1 - t)
-
-    return HalfRight
+@pytest.mark.parametrize("check, key", WRONG)
+def test_each_wrong_answer_gets_its_own_hint(check, key, capsys):
+    number = _exercise(check)
+    assert getattr(ex, check)(*CHECKS[check][1]["wrong"][key]) is False
+    out = capsys.readouterr().out
+    assert f"{number}: not yet: {ex.HINTS[number][key]}" in out, out
+    assert "further hint" not in out  # the first try never gets the strongest hint
 
 
-def _broken_alpha():
-    class BrokenAlpha(fm.LinearInterpolant):
-        def alpha(self, t):
-            return 1 - t / 2
-
-    return BrokenAlpha
-
-
-def _forward_difference(velocity, x, t, h=0.1):
-    """A one-sided difference with a large step: first order, off by about h."""
-    t = torch.full((len(x), 1), float(t), dtype=x.dtype)
-    return sum((velocity(x + h * e, t)[:, i] - velocity(x, t)[:, i]) / h
-               for i, e in enumerate(torch.eye(2, dtype=x.dtype)))
-
-
-def _one_coordinate(velocity, x, t):
-    """Central differences that forget the second coordinate (and double the first to hide it)."""
-    s9 = _load("solutions_09")
-    return 2 * s9.my_divergence(lambda y, s: velocity(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t)
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_the_strongest_hint_comes_after_a_few_tries_and_never_in_class(check, capsys):
+    number = _exercise(check)
+    key, wrong = next(iter(CHECKS[check][1]["wrong"].items()))
+    outs = []
+    for _ in range(ex.GIVE_AWAY_AFTER):
+        getattr(ex, check)(*wrong)
+        outs.append(capsys.readouterr().out)
+    assert all("further hint" not in out for out in outs[:-1])
+    if number in ex.STRONG and number not in ex.IN_CLASS:
+        assert ex.STRONG[number] in outs[-1]
+    else:
+        assert "further hint" not in outs[-1]
 
 
-def _sample_with(model, x, n, same_time=False, unit_step=False):
-    """Mean-flow sampling gone wrong: u(x, t, t) (Euler with the instantaneous velocity), or a step of 1."""
-    with torch.no_grad():
-        for k in range(n):
-            t = torch.full((len(x), 1), k / n)
-            s = t if same_time else torch.full((len(x), 1), (k + 1) / n)
-            x = x + (1.0 if unit_step else 1 / n) * model(x, t, s)
-    return x
+# ---- no answers for free: no check's docstring, hint or message states a worked answer's value ------
+def _spellings(value: float) -> set[str]:
+    """How a number would appear in a sentence: 0.4555 and 0.456 for 0.45550; nothing for a round number."""
+    value = abs(float(value))
+    if value == round(value) or value < 1e-3:
+        return set()
+    return {f"{value:.4f}", f"{value:.3f}", f"{value:.4f}".rstrip("0")}
 
 
-def _hutchinson_wrong(velocity, x, t, n_probes, generator, *, derivative=True, probe=None):
-    """Hutchinson gone wrong: eps . v without the derivative, or probes that are not centred (uniform in [0, 1))."""
-    x = x.detach().requires_grad_(True)
-    v = velocity(x, torch.full((len(x), 1), float(t), dtype=x.dtype))
-    total = torch.zeros(len(x), dtype=x.dtype)
-    for _ in range(n_probes):
-        eps = (probe(x.shape, generator=generator, dtype=x.dtype) if probe is not None
-               else (torch.randint(0, 2, x.shape, generator=generator) * 2 - 1).to(x.dtype))
-        if derivative:
-            (grad,) = torch.autograd.grad((v * eps).sum(), x, retain_graph=True)
-            total = total + (grad * eps).sum(dim=1)
-        else:
-            total = total + (v * eps).sum(dim=1)
-    return (total / n_probes).detach()
+def _answer_values(check) -> set[str]:
+    """The spellings of what each worked solution that takes no argument returns, and of the values of
+    06.1's at the times its notebook asks about."""
+    values = set()
+    for f in CHECKS[check][1]["solution"]:
+        if callable(f) and not isinstance(f, type) and not inspect.signature(f).parameters:
+            got = f()
+            for v in (got if isinstance(got, tuple) else (got,)):
+                values |= _spellings(v)
+    if check == "check_mass_in_square":
+        values |= {s for t in (0.1, 0.3, 0.5) for s in _spellings(CHECKS[check][1]["solution"][0](t))}
+    if check == "check_euler_decay":
+        values |= _spellings(CHECKS[check][1]["solution"][1]())
+    return values
 
 
-def _in_board(x):
-    return ((x >= -2) & (x <= 2)).all(dim=1)
+def _everything_a_check_says(check, capsys) -> str:
+    """Its docstring, its hints and strongest hint, and what it prints for its solution and each wrong answer."""
+    number = _exercise(check)
+    said = [getattr(ex, check).__doc__, *ex.HINTS[number].values(), ex.STRONG.get(number, "")]
+    ex._attempts[number] = ex.GIVE_AWAY_AFTER  # every wrong answer below also shows the strongest hint
+    for args in [CHECKS[check][1]["solution"], *CHECKS[check][1]["wrong"].values()]:
+        getattr(ex, check)(*args)
+    return "\n".join(said) + capsys.readouterr().out
 
 
-def _partial_only(x, t, s):
-    """d vbar / d t with x held fixed: the transport term (d vbar / d x) v is missing."""
-    h = s - t
-    return x * (math.exp(-h) - 1) / h**2 + x * math.exp(-h) / h
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_no_check_states_an_answer(check, capsys):
+    values = _answer_values(check)
+    said = _everything_a_check_says(check, capsys)
+    assert [v for v in values if v in said] == []
 
 
-def _trig_field(x, t):
-    return fm.marginal_velocity(x, t, interpolant=fm.TrigInterpolant())
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_no_docstring_or_first_hint_holds_the_exercises_key_expression(check):
+    """The key expression of each exercise (KEYS in its solutions file, central to the answer) is not in the
+    check's docstring nor in a hint given before the strongest one."""
+    number = _exercise(check)
+    key = MODULES[number[:2]].KEYS[number]
+    for text in [getattr(ex, check).__doc__, *ex.HINTS[number].values()]:
+        assert not _contains(text, key), (number, key, text)
 
 
-NOTEBOOK_FRACTIONS = {8: 0.9543, 16: 0.9900, 32: 0.9987, 64: 1.0}  # 05.2 on the notebook's own numbers
-
-# at least two plausible wrong answers per check, each told "not yet"; a tuple holds all arguments
-WRONG = {
-    "check_is_black": [lambda x: (torch.floor(x + 2).long().sum(1) % 2 == 1),                 # forgot the square
-                       lambda x: _in_board(x) & (torch.floor(x + 2).long().sum(1) % 2 == 0)],  # white cells
-    "check_gaussian_on_board": [lambda: math.erf(math.sqrt(2)) ** 2,          # the whole square
-                                lambda: math.erf(2) ** 2 / 2,                 # P(|Z| < 2) written erf(2)
-                                lambda: 0.4555 + 0.0016],                     # a Monte Carlo estimate, 1e5 samples
-    "check_schedule": [_linear_quadratic_beta(), _broken_alpha()],
-    "check_smallest_variance": [lambda: (0.5, 7 / 12), lambda: (4 / 7, 3 / 7), lambda: (0.0, 1.0)],
-    "check_cell_field": [lambda x, t, c: (fm.black_cells()[c].to(x.dtype) + 0.5 - x) / (1 - t),  # to the centre
-                         lambda x, t, c: x / t,                                                  # no truncation
-                         lambda x, t, c: fm.marginal_velocity(x, t)],                            # the whole board
-    "check_floor_limits": [lambda: (2.0, 8 / 3), lambda: (4 / 3, 1.0), lambda: (0.0, 0.0)],
-    "check_x1_minimiser": [lambda x, t: fm.marginal_velocity(x, t), lambda x, t: x, lambda x, t: torch.zeros_like(x)],
-    "check_late_times": [lambda n, g: torch.rand(n, 1, generator=g), lambda n, g: torch.rand(n, 1, generator=g) ** 2],
-    "check_euler_decay": [(lambda T: (1 - 1 / T) ** (T - 1), lambda: -math.exp(-1) / 2),
-                          (lambda T: (1 - 1 / T) ** T, lambda: math.exp(-1) / 2),
-                          (lambda T: (1 - 1 / T) ** T, lambda: -0.5)],
-    "check_smallest_steps": [(lambda f: 16, NOTEBOOK_FRACTIONS),     # the old 0.99 threshold
-                             (lambda f: max(f), NOTEBOOK_FRACTIONS)],  # the largest T
-    "check_mass_in_square": [lambda t: 1.0, lambda t: _coarse_mass(t, 40) + 0.002],
-    "check_radius": [lambda t: 2.0, lambda t: 2 * (1 - t) + t * 8 / 3],
-    "check_ot_pairing": [lambda a, b: torch.arange(6),                                   # identity
-                         lambda a, b: b[:, 0].argsort()[a[:, 0].argsort().argsort()]],   # sorted by x
-    "check_decay_straightness": [lambda: 1 - math.exp(-2), lambda: 2 * (1 - math.exp(-1)) ** 2,
-                                 lambda: ((1 - math.exp(-2)) - 2 * (1 - math.exp(-1)) ** 2) / 2],
-    "check_decay_identity": [(lambda x, t, s: _load("solutions_08").vbar_decay(x, t, s), _partial_only),
-                             (lambda x, t, s: _load("solutions_08").vbar_decay(x, t, s),
-                              lambda x, t, s: -_load("solutions_08").dvbar_dt(x, t, s)),
-                             (lambda x, t, s: -x, lambda x, t, s: torch.zeros_like(x))],
-    "check_meanflow_sampler": [lambda m, x, n: _sample_with(m, x, n, same_time=True),
-                               lambda m, x, n: _sample_with(m, x, n, unit_step=True)],
-    "check_divergence_fd": [_forward_difference, _one_coordinate],
-    "check_trig_score": [lambda x, t: (t * _trig_field(x, t) - x) / (1 - t),                      # the linear formula
-                         lambda x, t: 2 / math.pi * math.tan(math.pi * t / 2) * _trig_field(x, t) + x,  # sign of x
-                         lambda x, t: math.tan(math.pi * t / 2) * _trig_field(x, t) - x],          # no 2 / pi
-    "check_guided_at_start": [lambda x, c, w: fm.black_cells()[c] + 0.5 - x,              # ignores w
-                              lambda x, c, w: w * (fm.black_cells()[c] + 0.5 - x)],       # scales the class field
-    "check_trig_gain": [lambda t: (1 - t) / t,                                             # the linear path's
-                        lambda t: math.pi / 2 * math.tan(math.pi * t / 2),                 # tan for cot
-                        lambda t: 1 / math.tan(math.pi * t / 2)],                          # no pi / 2
-    "check_log_odds": [lambda t, d: t * d**2 / (2 * (1 - t)),         # forgot the squares of t and 1 - t
-                       lambda t, d: t**2 * d**2 / (1 - t) ** 2],       # forgot the 1/2
-    "check_hutchinson": [lambda v, x, t, n, g: _hutchinson_wrong(v, x, t, n, g, derivative=False),  # eps . v
-                         lambda v, x, t, n, g: _hutchinson_wrong(v, x, t, n, g, probe=torch.rand),  # uniform probes
-                         lambda v, x, t, n, g: n * _load("solutions_11").my_hutchinson(v, x, t, n, g)],  # summed
-}
-
-
-def test_every_check_has_a_solution_and_two_wrong_answers():
-    assert set(WRONG) == _checks() == set(SOLVED)
-    assert all(len(answers) >= 2 for answers in WRONG.values())
-
-
-@pytest.mark.parametrize("name, index", [(n, i) for n, answers in WRONG.items() for i in range(len(answers))])
-def test_a_wrong_answer_is_told_not_yet(name, index, capsys):
-    answer = WRONG[name][index]
-    check = getattr(ex, name)
-    result = check(*answer) if isinstance(answer, tuple) else check(answer)
-    assert result is False and "not yet" in capsys.readouterr().out
+def test_the_answer_scan_can_fail(capsys, monkeypatch):
+    """A hint that states 02.2's answer is caught; a round number is not scanned for."""
+    monkeypatch.setitem(ex.HINTS["02.2"], "middle", "not the middle: t* = 0.4286")
+    said = _everything_a_check_says("check_smallest_variance", capsys)
+    assert [v for v in sorted(_answer_values("check_smallest_variance")) if v in said] == ["0.4286"]
+    assert _spellings(2.0) == set() and "0.946" in _spellings(0.94601)
 
 
 def test_the_check_sees_the_notebooks_own_numbers(capsys):
     """05.2 on the notebook's numbers: 16 steps reach 0.9900, not 0.995; 32 steps do."""
-    assert ex.check_smallest_steps(lambda f: 32, NOTEBOOK_FRACTIONS) is True
+    assert ex.check_smallest_steps(lambda f: 32, MODULES["05"].NOTEBOOK_FRACTIONS) is True
 
 
 def test_a_monte_carlo_answer_passes_where_the_exercise_allows_one(capsys):
@@ -260,7 +195,7 @@ def test_a_correct_answer_written_in_place_is_accepted(capsys):
         return x
 
     def cell_field_in_place(x, t, c):
-        v = _load("solutions_03").v_cell(x, t, c)
+        v = MODULES["03"].v_cell(x, t, c)
         x.mul_(0.0)  # a careless answer that overwrites its input after use
         return v
 
@@ -275,30 +210,53 @@ def test_a_correct_answer_written_in_place_is_accepted(capsys):
     assert ex.check_guided_at_start(guided_in_place) is True
 
 
-def test_answers_of_an_awkward_kind_are_judged_not_crashed(capsys):
-    assert ex.check_late_times(lambda n, g: torch.randint(0, 2, (n, 1), generator=g)) is False  # integers: crashed
-    assert "real numbers" in capsys.readouterr().out
+def test_an_answer_of_the_wrong_form_is_told_what_is_wrong(capsys):
+    s01, s04 = MODULES["01"], MODULES["04"]
+    assert ex.check_late_times(lambda n, g: torch.randint(0, 2, (n, 1), generator=g)) is False  # integers
+    assert "torch.int64 values; the exercise expects real numbers" in capsys.readouterr().out
+    assert ex.check_late_times(lambda n, g: s04.sample_late(n, g).reshape(-1)) is False  # (n,) for (n, 1)
+    assert "shape (200000,); the exercise expects (200000, 1) (it has the right number of values" in capsys.readouterr().out
+    assert ex.check_late_times(lambda n, g: s04.sample_late(n, g).numpy()) is True  # NumPy is a tensor's equal
+    assert ex.check_late_times(lambda n, g: s04.sample_late(n, g).tolist()) is False
+    assert "a tensor (or a NumPy array) of shape (200000, 1); got list" in capsys.readouterr().out
+    assert ex.check_is_black(lambda x: s01.is_black(x).long()) is True  # 0/1 integers are a mask too
+    assert ex.check_is_black(lambda x: s01.is_black(x)[:, None]) is False
+    assert "shape (2000, 1); the exercise expects (2000,)" in capsys.readouterr().out
 
-    class PythonFloat(_load("solutions_02").Quadratic):  # alpha(t) is the Python float 1.0: crashed the boundary check
+    class PythonFloat(MODULES["02"].Quadratic):  # alpha(t) is the Python float 1.0: refused by the constructor
         def alpha(self, t):
             return 1.0
 
     assert ex.check_schedule(PythonFloat) is False
     assert "alpha(1) must be 0.0" in capsys.readouterr().out
     assert ex.check_smallest_variance(lambda: 3 / 7) is False  # one number where two are asked
+    assert "should be 2 numbers" in capsys.readouterr().out
+    assert ex.check_gaussian_on_board(lambda: "0.3") is False
+    assert "should be one real number; got str" in capsys.readouterr().out
+    assert ex.check_guided_at_start(lambda x, c, w: [[0.0, 0.0]] * len(x)) is False
+    assert "got list" in capsys.readouterr().out
+
+
+def test_the_fixed_defects_of_the_checks(capsys):
+    """A correct np.int64 answer gives True (not np.True_); None or strings from a pairing are judged, not a crash."""
+    result = ex.check_smallest_steps(lambda f: np.int64(16), {1: 0.2, 4: 0.9, 16: 0.996})
+    assert result is True and type(result) is bool
+    assert ex.check_ot_pairing(lambda a, b: None) is False
+    assert ex.check_ot_pairing(lambda a, b: ["a", "b", "c", "d", "e", "f"]) is False
+    assert ex.check_ot_pairing(lambda a, b: [0, 1, 2, 3, 4, 4]) is False
+    assert capsys.readouterr().out.count("should be a permutation of range(6)") == 3
 
 
 def test_exercise_checks_accept_float64_float32_numpy_and_python_numbers(capsys):
-    exact = math.erf(math.sqrt(2)) ** 2 / 2
+    exact = MODULES["01"].gaussian_on_board()
     assert ex.check_gaussian_on_board(lambda: np.float64(exact)) is True
     assert ex.check_gaussian_on_board(lambda: torch.tensor(exact, dtype=torch.float64)) is True
+    assert ex.check_gaussian_on_board(lambda: np.array([exact])) is True
     assert ex.check_x1_minimiser(lambda x, t: fm.marginal_posterior_mean(x.float(), t)) is True
     assert ex.check_x1_minimiser(lambda x, t: fm.marginal_posterior_mean(x, t).numpy()) is True
-    assert ex.check_smallest_variance(lambda: np.array([3 / 7, 4 / 7], dtype=np.float32)) is True
+    assert ex.check_smallest_variance(lambda: np.array(MODULES["02"].smallest_variance(), dtype=np.float32)) is True
     assert ex.check_floor_limits(lambda: [torch.tensor(8 / 3), np.float64(2.0)]) is True
-    assert capsys.readouterr().out.count("correct!") == 6
-    with pytest.raises(TypeError, match="single number"):
-        ex.check_gaussian_on_board(lambda: "0.3")
+    assert capsys.readouterr().out.count("correct!") == 7
 
 
 # ---- no spoilers: each exercise's key expression does not appear in its notebook before it -------
@@ -367,7 +325,7 @@ def test_the_key_test_can_fail(tmp_path):
 def test_the_digits_solutions_pass_and_accept_other_kinds_of_answers(capsys):
     import numpy as np
 
-    s11 = _load("solutions_11")
+    s11 = MODULES["11"]
     assert ex.check_log_odds(s11.log_odds) is True
     assert ex.check_log_odds(lambda t, d: np.float32(s11.log_odds(t, d))) is True  # float32 within 1e-6
     assert ex.check_log_odds(lambda t, d: torch.tensor(s11.log_odds(t, d))) is True
@@ -390,38 +348,45 @@ def test_the_digits_solutions_pass_and_accept_other_kinds_of_answers(capsys):
 
     assert ex.check_hutchinson(gaussian_probes_float32) is True
     assert ex.check_hutchinson(in_place) is True
-    s10 = _load("solutions_10")
+    s10 = MODULES["10"]
     assert ex.check_guided_at_start(lambda x, c, w: s10.guided_at_start(x, c, w).float().numpy()) is True
     assert ex.check_trig_gain(lambda t: np.float32(s10.gain(t))) is True
     assert ex.check_trig_gain(lambda t: torch.tensor(s10.gain(t), dtype=torch.float64)) is True
     assert capsys.readouterr().out.count("correct!") == 9
 
 
-BAD = {  # an answer of the wrong kind is named, not a crash deep inside
-    "check_is_black": (lambda: ex.check_is_black(torch.zeros(3)), TypeError, "is_black"),
-    "check_gaussian_on_board": (lambda: ex.check_gaussian_on_board(0.4555), TypeError, "gaussian_on_board"),
-    "check_schedule": (lambda: ex.check_schedule(fm.LinearInterpolant()), TypeError, "cls"),
-    "check_smallest_variance": (lambda: ex.check_smallest_variance((3 / 7, 4 / 7)), TypeError, "smallest_variance"),
-    "check_cell_field": (lambda: ex.check_cell_field(GOOD), TypeError, "v_cell"),
-    "check_floor_limits": (lambda: ex.check_floor_limits(8 / 3), TypeError, "floor_limits"),
-    "check_x1_minimiser": (lambda: ex.check_x1_minimiser("denoiser"), TypeError, "minimiser"),
-    "check_late_times": (lambda: ex.check_late_times(None), TypeError, "sample"),
-    "check_euler_decay": (lambda: ex.check_euler_decay(0.37, lambda: -0.18), TypeError, "euler_factor"),
-    "check_smallest_steps": (lambda: ex.check_smallest_steps(lambda f: 4, [0.2, 0.9]), TypeError, "fractions"),
-    "check_smallest_steps number": (lambda: ex.check_smallest_steps(4, {4: 0.9}), TypeError, "smallest_steps"),
-    "check_mass_in_square": (lambda: ex.check_mass_in_square(1.0), TypeError, "mass_in_square"),
-    "check_radius": (lambda: ex.check_radius(2.0), TypeError, "radius_at"),
-    "check_divergence_fd": (lambda: ex.check_divergence_fd(None), TypeError, "my_divergence"),
-    "check_trig_score": (lambda: ex.check_trig_score(0.5), TypeError, "score_at"),
-    "check_ot_pairing": (lambda: ex.check_ot_pairing("hungarian"), TypeError, "my_pairing"),
-    "check_decay_straightness": (lambda: ex.check_decay_straightness(0.0655), TypeError, "straightness_decay"),
-    "check_decay_identity": (lambda: ex.check_decay_identity("exp", None), TypeError, "vbar_decay"),
-    "check_meanflow_sampler": (lambda: ex.check_meanflow_sampler(None), TypeError, "my_sample"),
-    "check_guided_at_start": (lambda: ex.check_guided_at_start(2.0), TypeError, "guided_at_start"),
-    "check_trig_gain": (lambda: ex.check_trig_gain(0.5), TypeError, "gain"),
-    "check_log_odds": (lambda: ex.check_log_odds(2.0), TypeError, "log_odds"),
-    "check_hutchinson": (lambda: ex.check_hutchinson("trace"), TypeError, "my_hutchinson"),
-}
+def _wrong_arity(n_args: int):
+    """A callable that takes one argument more than the check calls it with."""
+    f = lambda *args: None  # noqa: E731
+    f.__signature__ = inspect.Signature([inspect.Parameter(f"a{i}", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+                                         for i in range(n_args + 1)])
+    return f
+
+
+def _bad_rows() -> dict:
+    """Generated from CHECKS: each argument of each check replaced by a string (refused, naming the
+    argument), and each callable argument by one that takes the wrong number of arguments (refused,
+    naming the argument and the signature it is called with)."""
+    rows = {}
+    for check, (_, entry) in CHECKS.items():
+        f = getattr(ex, check)
+        names = list(inspect.signature(f).parameters)
+        good = list(entry["solution"])
+        for i, name in enumerate(names):
+            args = good[:i] + ["answer"] + good[i + 1:]
+            rows[f"{check} {name} a string"] = (lambda f=f, args=args: f(*args), TypeError, name)
+            if callable(good[i]) and not isinstance(good[i], type):
+                n_args = len(inspect.signature(good[i]).parameters)
+                args = good[:i] + [_wrong_arity(n_args)] + good[i + 1:]
+                rows[f"{check} {name} of {n_args + 1} arguments"] = (lambda f=f, args=args: f(*args), TypeError,
+                                                                        rf"{name} must take {n_args} arguments?, called as")
+    rows["check_schedule cls an instance"] = (lambda: ex.check_schedule(fm.LinearInterpolant()), TypeError, "cls")
+    rows["check_smallest_steps fractions a list"] = (lambda: ex.check_smallest_steps(lambda f: 4, [0.2, 0.9]),
+                                                     TypeError, "fractions")
+    return rows
+
+
+BAD = _bad_rows()  # an argument of the wrong kind is named, not a crash deep inside
 test_bad_input = table_test(BAD)
 
 

@@ -1,5 +1,6 @@
 """tasks.py, the course's one entry point: it refuses a Python the pins do not install on, up front."""
 
+import ast
 import importlib.util
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def test_the_teachers_environment_is_the_classroom_set_plus_pinned_nbgrader():
     assert "nbgrader" not in tasks.REQUIREMENTS.read_text()
     assert tasks.TEACHER_VENV != tasks.VENV and tasks.TEACHER_PYTHON.is_relative_to(tasks.TEACHER_VENV)
     assert tasks._fingerprint(tasks.TEACHER_REQUIREMENTS) != tasks._fingerprint()
-    assert tasks.TEACHER_COMMANDS == {"classroom", "nbgrader"} <= set(tasks.COMMANDS)
+    assert tasks.TEACHER_COMMANDS == {"classroom", "nbgrader", "audit"} <= set(tasks.COMMANDS)
 
 
 def test_the_suite_is_spread_over_the_cores_unless_the_caller_chose(monkeypatch):
@@ -49,3 +50,49 @@ def test_the_suite_is_spread_over_the_cores_unless_the_caller_chose(monkeypatch)
         assert tasks._parallel(chosen) == [], chosen
     monkeypatch.setattr(tasks, "_cores", lambda: 1)
     assert tasks._parallel([]) == []
+
+
+def test_a_python_too_old_to_run_tasks_py_reads_it_up_to_the_friendly_message():
+    """Python 3.6 to 3.10 parse the file and stop at the version check before anything else runs; an older
+    one stops with a SyntaxError on the line that says what is needed (Python 2.7 and 3.5 quote it)."""
+    source = (ROOT / "tasks.py").read_text()
+    ast.parse(source, feature_version=(3, 6))
+    assert "__future__" not in source
+    first_f_string = next(line for line in source.splitlines() if 'f"' in line)
+    assert first_f_string.startswith("_TOO_OLD = ") and "Python 3.11 to 3.14" in first_f_string and "INSTALL.md" in first_f_string
+    assert source.index("_TOO_OLD") < source.index("def ")
+
+
+@pytest.mark.parametrize("system, machine, mac, trouble", [
+    ("Darwin", "x86_64", "13.6", "Intel Mac"), ("Darwin", "arm64", "13.6", "macOS 14 or later"),
+    ("Darwin", "arm64", "14.5", None), ("Linux", "x86_64", "", None), ("Windows", "AMD64", "", None)])
+def test_the_platforms_known_not_to_install_are_named_before_pip_runs(system, machine, mac, trouble):
+    warning = tasks.platform_problem(system, machine, mac)
+    assert (warning is None) if trouble is None else (trouble in warning and "INSTALL.md" in warning)
+
+
+def test_a_failed_install_ends_in_one_paragraph_without_a_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(tasks.subprocess, "run", lambda *a, **k: tasks.subprocess.CompletedProcess(a, 1))
+    monkeypatch.setattr(tasks.venv, "EnvBuilder", lambda **k: type("B", (), {"create": lambda self, f: None})())
+    (tmp_path / "bin").mkdir()
+    with pytest.raises(SystemExit) as info:
+        tasks.ensure_env(tmp_path / ".venv-x")
+    message = str(info.value)
+    assert "failed" in message and "INSTALL.md" in message and tasks.platform.python_version() in message
+    assert "\n" not in message and "Traceback" not in message
+
+
+def test_lab_path_copies_only_the_checkpoints_a_handed_out_notebook_loads(tmp_path):
+    notebook = tmp_path / "05_euler_sampling.ipynb"
+    notebook.write_text((ROOT / "notebooks" / "05_euler_sampling.ipynb").read_text())
+    assert tasks.checkpoints_for(notebook) == ["velocity_mlp.pt"]
+
+
+def test_a_failed_venv_ends_in_the_same_paragraph(tmp_path, monkeypatch):
+    def refuse(**kwargs):
+        raise tasks.subprocess.CalledProcessError(1, ["python", "-m", "ensurepip"])
+
+    monkeypatch.setattr(tasks.venv, "EnvBuilder", refuse)
+    with pytest.raises(SystemExit) as info:
+        tasks.ensure_env(tmp_path / ".venv-y")
+    assert "INSTALL.md" in str(info.value) and "python3-venv" in str(info.value)

@@ -31,3 +31,24 @@ def v_cell(x, t, c):
 def floor_limits():
     """03.2: 8/3 as t -> 0 (the spread of X_1), 2 as t -> 1 (the spread of X_0)."""
     return 8 / 3, 2.0
+
+
+# ---- the checks: each with its worked solution and the wrong answers it must recognise ----------
+# CHECKS[check] = {"solution": the check's arguments for the worked solution,
+#                  "wrong": {hint key in fm.exercises.HINTS[exercise]: the arguments of a wrong answer},
+#                  "hidden": (optional) code for the graded version's hidden test: it recomputes the answer
+#                            in the test cell itself, without fmhelpers}
+# tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
+CHECKS = {
+    "check_cell_field": {
+        "solution": (v_cell,),
+        "wrong": {"centre": (lambda x, t, c: (fm.black_cells()[c].to(x.dtype) + 0.5 - x) / (1 - t),),
+                  "untruncated": (lambda x, t, c: x / t,),
+                  "board": (lambda x, t, c: fm.marginal_velocity(x, t),)},
+    },
+    "check_floor_limits": {
+        "solution": (floor_limits,),
+        "wrong": {"swapped": (lambda: (2.0, 8 / 3),), "one_coordinate": (lambda: (4 / 3, 1.0),), "zero": (lambda: (0.0, 0.0),)},
+        "hidden": "_a, _b = (float(v) for v in floor_limits())\nassert abs(_a - 8 / 3) < 0.03 and abs(_b - 2) < 0.03",
+    },
+}

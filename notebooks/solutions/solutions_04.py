@@ -26,3 +26,25 @@ def minimiser(x, t):
 def sample_late(n, generator):
     """04.2: the CDF of density 2t is t^2, so t = sqrt(u) for u uniform."""
     return torch.rand(n, 1, generator=generator).sqrt()
+
+
+# ---- the checks: each with its worked solution and the wrong answers it must recognise ----------
+# CHECKS[check] = {"solution": the check's arguments for the worked solution,
+#                  "wrong": {hint key in fm.exercises.HINTS[exercise]: the arguments of a wrong answer},
+#                  "hidden": (optional) code for the graded version's hidden test: it recomputes the answer
+#                            in the test cell itself, without fmhelpers}
+# tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
+CHECKS = {
+    "check_x1_minimiser": {
+        "solution": (minimiser,),
+        "wrong": {"velocity": (lambda x, t: fm.marginal_velocity(x, t),), "identity": (lambda x, t: x,),
+                  "constant": (lambda x, t: torch.zeros_like(x),)},
+    },
+    "check_late_times": {
+        "solution": (sample_late,),
+        "wrong": {"uniform": (lambda n, g: torch.rand(n, 1, generator=g),),
+                  "square": (lambda n, g: torch.rand(n, 1, generator=g) ** 2,)},
+        "hidden": ("_s = torch.as_tensor(sample_late(100_000, torch.Generator().manual_seed(5))).double()\n"
+                   "assert _s.shape == (100_000, 1) and abs(_s.mean().item() - 2 / 3) < 0.01"),
+    },
+}

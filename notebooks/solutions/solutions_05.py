@@ -24,3 +24,29 @@ def leading_coefficient():
 def smallest_steps(fractions):
     """05.2: the first T (in increasing order) whose in-support fraction reaches 0.995."""
     return min(T for T, f in fractions.items() if f >= 0.995)
+
+NOTEBOOK_FRACTIONS = {8: 0.9543, 16: 0.9900, 32: 0.9987, 64: 1.0}  # 05.2 on the notebook's own numbers
+
+
+# ---- the checks: each with its worked solution and the wrong answers it must recognise ----------
+# CHECKS[check] = {"solution": the check's arguments for the worked solution,
+#                  "wrong": {hint key in fm.exercises.HINTS[exercise]: the arguments of a wrong answer},
+#                  "hidden": (optional) code for the graded version's hidden test: it recomputes the answer
+#                            in the test cell itself, without fmhelpers}
+# tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
+CHECKS = {
+    "check_euler_decay": {
+        "solution": (euler_factor, leading_coefficient),
+        "wrong": {"steps": (lambda T: (1 - 1 / T) ** (T - 1), lambda: -math.exp(-1) / 2),
+                  "sign": (lambda T: (1 - 1 / T) ** T, lambda: math.exp(-1) / 2),
+                  "factor": (lambda T: (1 - 1 / T) ** T, lambda: -0.5)},
+        "hidden": ("assert all(abs(float(euler_factor(T)) - (1 - 1 / T) ** T) < 1e-9 for T in (3, 10))\n"
+                   "assert abs(float(leading_coefficient()) + math.exp(-1) / 2) < 1e-3"),
+    },
+    "check_smallest_steps": {
+        "solution": (smallest_steps, {1: 0.2, 4: 0.9, 16: 0.991, 64: 0.999}),
+        "wrong": {"threshold": (lambda f: 16, NOTEBOOK_FRACTIONS),       # the old 0.99 threshold
+                  "not_smallest": (lambda f: max(f), NOTEBOOK_FRACTIONS)},  # the largest T
+        "hidden": "assert smallest_steps({2: 0.5, 8: 0.996, 4: 0.9951, 32: 0.999}) == 4",
+    },
+}

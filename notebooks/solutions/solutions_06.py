@@ -27,3 +27,26 @@ def mass_in_square(t):
 def radius_at(t):
     """06.2: E||X_0||^2 = 2 and E||X_1||^2 = 2 * (4^2 / 12) = 8/3; E[X_0] = 0 kills the cross term."""
     return 2 * (1 - t) ** 2 + t**2 * 8 / 3
+
+
+def _coarse_mass(t, n=40):
+    """06.1's midpoint rule on a coarse n x n grid, a little off (a wrong answer)."""
+    g = -2.0 + (4.0 / n) * (torch.arange(n, dtype=torch.float64) + 0.5)
+    xx, yy = torch.meshgrid(g, g, indexing="xy")
+    return (fm.marginal_density(torch.stack([xx.reshape(-1), yy.reshape(-1)], 1), t).sum() * (4.0 / n) ** 2).item() + 0.002
+
+
+# ---- the checks: each with its worked solution and the wrong answers it must recognise ----------
+# CHECKS[check] = {"solution": the check's arguments for the worked solution,
+#                  "wrong": {hint key in fm.exercises.HINTS[exercise]: the arguments of a wrong answer},
+#                  "hidden": (optional) code for the graded version's hidden test: it recomputes the answer
+#                            in the test cell itself, without fmhelpers}
+# tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
+CHECKS = {
+    "check_mass_in_square": {"solution": (mass_in_square,), "wrong": {"plane": (lambda t: 1.0,), "coarse": (_coarse_mass,)}},
+    "check_radius": {
+        "solution": (radius_at,),
+        "wrong": {"constant": (lambda t: 2.0,), "squares": (lambda t: 2 * (1 - t) + t * 8 / 3,)},
+        "hidden": "assert all(abs(float(radius_at(t)) - (2 * (1 - t) ** 2 + 8 / 3 * t ** 2)) < 0.02 for t in (0.3, 0.6))",
+    },
+}

@@ -30,3 +30,24 @@ def straightness_decay():
     2 (1 - e^{-2}) / 2 = 1 - e^{-2}; the chord X_1 - X_0 = X_0 (e^{-1} - 1) has E||.||^2 = 2 (1 - e^{-1})^2;
     S is their difference."""
     return (1 - math.exp(-2)) - 2 * (1 - math.exp(-1)) ** 2
+
+
+# ---- the checks: each with its worked solution and the wrong answers it must recognise ----------
+# CHECKS[check] = {"solution": the check's arguments for the worked solution,
+#                  "wrong": {hint key in fm.exercises.HINTS[exercise]: the arguments of a wrong answer},
+#                  "hidden": (optional) code for the graded version's hidden test: it recomputes the answer
+#                            in the test cell itself, without fmhelpers}
+# tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
+CHECKS = {
+    "check_ot_pairing": {
+        "solution": (my_pairing,),
+        "wrong": {"identity": (lambda a, b: torch.arange(6),),
+                  "not_cheapest": (lambda a, b: b[:, 0].argsort()[a[:, 0].argsort().argsort()],)},  # sorted by x
+    },
+    "check_decay_straightness": {
+        "solution": (straightness_decay,),
+        "wrong": {"kinetic": (lambda: 1 - math.exp(-2),), "chord": (lambda: 2 * (1 - math.exp(-1)) ** 2,),
+                  "one_coordinate": (lambda: ((1 - math.exp(-2)) - 2 * (1 - math.exp(-1)) ** 2) / 2,)},
+        "hidden": "assert abs(float(straightness_decay()) - ((1 - math.exp(-2)) - 2 * (1 - math.exp(-1)) ** 2)) < 1e-4",
+    },
+}

@@ -41,3 +41,40 @@ def my_sample(model, x_0, n_steps):
             s = torch.full((len(x), 1), (k + 1) / n_steps)
             x = x + (s - t) * model(x, t, s)
     return x
+
+
+def _partial_only(x, t, s):
+    """d vbar / d t with x held fixed: the transport term (d vbar / d x) v is missing."""
+    h = s - t
+    return x * (math.exp(-h) - 1) / h**2 + x * math.exp(-h) / h
+
+
+def _sample_with(model, x, n, same_time=False, unit_step=False):
+    """Mean-flow sampling gone wrong: u(x, t, t) (Euler with the instantaneous velocity), or a step of 1."""
+    with torch.no_grad():
+        for k in range(n):
+            t = torch.full((len(x), 1), k / n)
+            s = t if same_time else torch.full((len(x), 1), (k + 1) / n)
+            x = x + (1.0 if unit_step else 1 / n) * model(x, t, s)
+    return x
+
+
+# ---- the checks: each with its worked solution and the wrong answers it must recognise ----------
+# CHECKS[check] = {"solution": the check's arguments for the worked solution,
+#                  "wrong": {hint key in fm.exercises.HINTS[exercise]: the arguments of a wrong answer},
+#                  "hidden": (optional) code for the graded version's hidden test: it recomputes the answer
+#                            in the test cell itself, without fmhelpers}
+# tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
+CHECKS = {
+    "check_decay_identity": {
+        "solution": (vbar_decay, dvbar_dt),
+        "wrong": {"partial": (vbar_decay, _partial_only),
+                  "sign": (vbar_decay, lambda x, t, s: -dvbar_dt(x, t, s)),
+                  "instantaneous": (lambda x, t, s: -x, lambda x, t, s: torch.zeros_like(x))},
+    },
+    "check_meanflow_sampler": {
+        "solution": (my_sample,),
+        "wrong": {"instantaneous": (lambda m, x, n: _sample_with(m, x, n, same_time=True),),
+                  "step": (lambda m, x, n: _sample_with(m, x, n, unit_step=True),)},
+    },
+}

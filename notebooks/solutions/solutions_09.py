@@ -39,3 +39,37 @@ def score_at(x, t):
     = (2/pi) tan(pi t / 2) v* - x."""
     v = fm.marginal_velocity(x, t, interpolant=fm.TrigInterpolant())
     return (2 / math.pi) * math.tan(math.pi * t / 2) * v - x
+
+
+def _forward_difference(velocity, x, t, h=0.1):
+    """A one-sided difference with a large step: first order, off by about h."""
+    t = torch.full((len(x), 1), float(t), dtype=x.dtype)
+    return sum((velocity(x + h * e, t)[:, i] - velocity(x, t)[:, i]) / h
+               for i, e in enumerate(torch.eye(2, dtype=x.dtype)))
+
+
+def _one_coordinate(velocity, x, t):
+    """Central differences that forget the second coordinate (and double the first to hide it)."""
+    return 2 * my_divergence(lambda y, s: velocity(y, s) * torch.tensor([1.0, 0.0], dtype=y.dtype), x, t)
+
+
+def _trig_field(x, t):
+    return fm.marginal_velocity(x, t, interpolant=fm.TrigInterpolant())
+
+
+# ---- the checks: each with its worked solution and the wrong answers it must recognise ----------
+# CHECKS[check] = {"solution": the check's arguments for the worked solution,
+#                  "wrong": {hint key in fm.exercises.HINTS[exercise]: the arguments of a wrong answer},
+#                  "hidden": (optional) code for the graded version's hidden test: it recomputes the answer
+#                            in the test cell itself, without fmhelpers}
+# tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
+CHECKS = {
+    "check_divergence_fd": {"solution": (my_divergence,),
+                            "wrong": {"accuracy": (_forward_difference,), "coordinates": (_one_coordinate,)}},
+    "check_trig_score": {
+        "solution": (score_at,),
+        "wrong": {"linear": (lambda x, t: (t * _trig_field(x, t) - x) / (1 - t),),
+                  "sign": (lambda x, t: 2 / math.pi * math.tan(math.pi * t / 2) * _trig_field(x, t) + x,),
+                  "factor": (lambda x, t: math.tan(math.pi * t / 2) * _trig_field(x, t) - x,)},
+    },
+}

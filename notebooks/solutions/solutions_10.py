@@ -43,3 +43,24 @@ def gain(t):
     the two and use Bayes (log p(c) does not depend on x): grad log p_t(c | x) = (2/pi) tan(pi t / 2)
     (v*(x, t | c) - v*(x, t)), so g(t) = pi / (2 tan(pi t / 2)) = (pi / 2) cot(pi t / 2)."""
     return math.pi / (2 * math.tan(math.pi * t / 2))
+
+
+# ---- the checks: each with its worked solution and the wrong answers it must recognise ----------
+# CHECKS[check] = {"solution": the check's arguments for the worked solution,
+#                  "wrong": {hint key in fm.exercises.HINTS[exercise]: the arguments of a wrong answer},
+#                  "hidden": (optional) code for the graded version's hidden test: it recomputes the answer
+#                            in the test cell itself, without fmhelpers}
+# tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
+CHECKS = {
+    "check_guided_at_start": {
+        "solution": (guided_at_start,),
+        "wrong": {"ignores_w": (lambda x, c, w: fm.black_cells()[c] + 0.5 - x,),
+                  "scales": (lambda x, c, w: w * (fm.black_cells()[c] + 0.5 - x),)},
+    },
+    "check_trig_gain": {
+        "solution": (gain,),
+        "wrong": {"linear": (lambda t: (1 - t) / t,), "tan": (lambda t: math.pi / 2 * math.tan(math.pi * t / 2),),
+                  "factor": (lambda t: 1 / math.tan(math.pi * t / 2),)},
+        "hidden": "assert all(abs(float(gain(t)) - math.pi / 2 / math.tan(math.pi * t / 2)) < 1e-6 for t in (0.2, 0.6))",
+    },
+}

@@ -45,3 +45,42 @@ def my_hutchinson(velocity, x, t, n_probes, generator):
         (grad,) = torch.autograd.grad((v * eps).sum(), x, retain_graph=k + 1 < n_probes)
         total = total + (grad * eps).sum(dim=1)
     return (total / n_probes).detach()
+
+
+def _hutchinson_wrong(velocity, x, t, n_probes, generator, *, derivative=True, probe=None):
+    """Hutchinson gone wrong: eps . v without the derivative, or probes that are not centred (uniform in [0, 1))."""
+    x = x.detach().requires_grad_(True)
+    v = velocity(x, torch.full((len(x), 1), float(t), dtype=x.dtype))
+    total = torch.zeros(len(x), dtype=x.dtype)
+    for _ in range(n_probes):
+        eps = (probe(x.shape, generator=generator, dtype=x.dtype) if probe is not None
+               else (torch.randint(0, 2, x.shape, generator=generator) * 2 - 1).to(x.dtype))
+        if derivative:
+            (grad,) = torch.autograd.grad((v * eps).sum(), x, retain_graph=True)
+            total = total + (grad * eps).sum(dim=1)
+        else:
+            total = total + (v * eps).sum(dim=1)
+    return (total / n_probes).detach()
+
+
+# ---- the checks: each with its worked solution and the wrong answers it must recognise ----------
+# CHECKS[check] = {"solution": the check's arguments for the worked solution,
+#                  "wrong": {hint key in fm.exercises.HINTS[exercise]: the arguments of a wrong answer},
+#                  "hidden": (optional) code for the graded version's hidden test: it recomputes the answer
+#                            in the test cell itself, without fmhelpers}
+# tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
+CHECKS = {
+    "check_log_odds": {
+        "solution": (log_odds,),
+        "wrong": {"squares": (lambda t, d: t * d**2 / (2 * (1 - t)),),   # forgot the squares of t and 1 - t
+                  "half": (lambda t, d: t**2 * d**2 / (1 - t) ** 2,)},    # forgot the 1/2
+        "hidden": "assert all(abs(float(log_odds(t, d)) - t**2 * d**2 / (2 * (1 - t) ** 2)) < 1e-6 * t**2 * d**2 / (1 - t) ** 2 "
+                  "for t, d in ((0.3, 2.0), (0.7, 5.0)))",
+    },
+    "check_hutchinson": {
+        "solution": (my_hutchinson,),
+        "wrong": {"no_derivative": (lambda v, x, t, n, g: _hutchinson_wrong(v, x, t, n, g, derivative=False),),
+                  "probes": (lambda v, x, t, n, g: _hutchinson_wrong(v, x, t, n, g, probe=torch.rand),),
+                  "summed": (lambda v, x, t, n, g: n * my_hutchinson(v, x, t, n, g),)},
+    },
+}
