@@ -308,8 +308,8 @@ def test_cells_nothing_graded_needs_are_skipped_and_the_rest_kept():
 
 
 def test_an_assignment_gets_only_the_checkpoints_it_loads_and_autograde_takes_its_number(tmp_path):
-    nb = nbformat.read(ROOT / "notebooks" / "05_euler_sampling.ipynb", as_version=4)
-    assert classroom.checkpoints_loaded(nb) == ["velocity_mlp.pt"]
+    assert classroom.checkpoints_loaded(ROOT / "notebooks" / "05_euler_sampling.ipynb") == ["velocity_mlp.pt"]
+    assert classroom.checkpoints_loaded(ROOT / "notebooks" / "01_problem_setup.ipynb") == []
     (tmp_path / "source" / "01_problem_setup").mkdir(parents=True)
     assert classroom.assignment_names(["autograde", "01", "--force"], tmp_path) == \
         ["autograde", "01_problem_setup", "--force"]
