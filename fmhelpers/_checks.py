@@ -259,8 +259,8 @@ def check_callable(name: str, f: Any, signature: str) -> Callable:
     try:
         own.bind(*range(n_args))
     except TypeError:
-        raise TypeError(f"{name} must take {n_args} positional argument{'s' * (n_args != 1)}: it is called as "
-                        f"{signature}, but its signature is {getattr(f, '__name__', name)}{own}") from None
+        raise TypeError(f"{name} must take {n_args} argument{'s' * (n_args != 1)}, called as {signature}; yours is "
+                        f"{getattr(f, '__name__', name)}{own}") from None
     return f
 
 
