@@ -149,7 +149,7 @@ class SliderView:
         frames = [self.render(i) for i in range(len(self.values))]
         width = self.image.layout.width
         data = {"labels": [self._label(v) for v in self.values], "readouts": [text for _, text in frames],
-                "pictures": [base64.b64encode(png).decode("ascii") for png, _ in frames], "start": start}
+                "pictures": [base64.b64encode(_compact_png(png)).decode("ascii") for png, _ in frames], "start": start}
         # `</` inside a script would end it early; JSON may write it as `<\/`
         payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
         description = html.escape(self.slider.description)
@@ -164,8 +164,28 @@ class SliderView:
         from IPython.display import display
 
         bundle = self.widget._repr_mimebundle_()  # the live widget, for a notebook with a kernel
-        bundle["text/html"] = self.to_html()      # every picture, for a page or viewer without one
-        display(bundle, raw=True)
+        try:
+            bundle["text/html"] = self.to_html()  # every picture, for a page or viewer without one
+        finally:  # a picture that fails to draw is raised, naming its value, under the live widget
+            display(bundle, raw=True)
+
+
+def _compact_png(png: bytes) -> bytes:
+    """An opaque picture as a 256-colour PNG: the course's slider pictures shrink about 2.5x (a notebook stores
+    every one), each colour channel within a few levels of 255 of the original. Kept as it is where it has
+    transparency or the palette would not be smaller."""
+    from PIL import Image  # matplotlib's own dependency
+
+    image = Image.open(io.BytesIO(png))
+    if image.mode == "RGBA":
+        if image.getextrema()[3][0] < 255:
+            return png
+        image = image.convert("RGB")
+    if image.mode != "RGB":
+        return png
+    buffer = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue() if buffer.tell() < len(png) else png
 
 
 # Runs where the fragment is (document.currentScript): puts a labelled range input above the readout
