@@ -15,8 +15,8 @@ fmhelpers.widgets.SliderView stores beside its widget), and on the first page of
 and the readout.
 
 It needs .venv-site and chromium, so it is not part of the test command (where it is skipped, saying so):
-building .venv-site takes about a minute and this test about another on two cores, past the test
-command's budget. `python3 tasks.py site --test` runs it (.ci/run does, right after the test command); there
+building .venv-site takes about 70 s and this test 1.5 to 2 minutes on two busy cores (the build 10 to 15 s
+of it), past the test command's budget. `python3 tasks.py site --test` runs it (.ci/run does, right after the test command); there
 (FM_SITE_TEST=1) a missing browser or environment fails it instead of skipping it.
 FM_SITE_SCREENSHOTS=DIR also writes a full-page screenshot, 1280 px wide, of each slider page into DIR.
 """
