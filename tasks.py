@@ -29,6 +29,13 @@ For teachers (nbgrader, in .venv-teacher: the classroom set plus requirements/te
     python3 tasks.py audit [PATH]     list the answer cells of the submissions (classroom/submitted/, or PATH)
                                       that assign to fmhelpers' attributes (or setattr, sys.modules): grade by hand
 
+The course as a website (Sphinx with MyST-NB, in .venv-site: requirements/site.txt; nothing is executed):
+    python3 tasks.py site             build .venv-site if missing, build the site from the notebooks' stored
+                                      outputs into build/site/ (`--out DIR`: elsewhere; `--solutions`: with the
+                                      worked solutions); open build/site/index.html
+    python3 tasks.py site --test      build .venv and .venv-site if missing, run the site's browser test
+                                      (tests/test_site.py)
+
 An environment is rebuilt when its requirements file(s) or pyproject.toml change.
 """
 
@@ -59,6 +66,11 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 TEACHER_VENV = ROOT / ".venv-teacher"
 TEACHER_REQUIREMENTS = ROOT / "requirements" / "teacher.txt"
 TEACHER_PYTHON = TEACHER_VENV / BIN.relative_to(VENV) / PYTHON.name
+# The website's environment: Sphinx, MyST-NB, the book theme and MathJax (requirements/site.txt), without the
+# classroom set: the site is built from the stored outputs, so nothing of the course runs in it.
+SITE_VENV = ROOT / ".venv-site"
+SITE_REQUIREMENTS = ROOT / "requirements" / "site.txt"
+SITE_PYTHON = SITE_VENV / BIN.relative_to(VENV) / PYTHON.name
 # The Python versions the classroom pins install on: checked with `pip install --dry-run
 # --only-binary=:all: --python-version X -r requirements/classroom.txt`: 3.10 has no numpy 2.4.6
 # nor matplotlib 3.11.2; 3.15 has no torch 2.13.0.
@@ -154,6 +166,11 @@ def install_failed(folder: Path, note: str | None = None) -> str:
 def ensure_teacher_env() -> None:
     """.venv-teacher: the classroom set, nbgrader (requirements/teacher.txt) and fmhelpers."""
     ensure_env(TEACHER_VENV, TEACHER_REQUIREMENTS)
+
+
+def ensure_site_env() -> None:
+    """.venv-site: what the website's build needs (requirements/site.txt), and fmhelpers."""
+    ensure_env(SITE_VENV, SITE_REQUIREMENTS)
 
 
 def run(*args: str, env: dict | None = None, python: Path = PYTHON) -> int:
@@ -335,13 +352,27 @@ def nbgrader() -> int:
     return run("scripts/classroom.py", "nbgrader", *sys.argv[2:], python=TEACHER_PYTHON)
 
 
+def site() -> int:
+    """Build the website (scripts/site.py) in .venv-site, or with --test run its browser test in .venv (pytest and
+    Playwright are there), which builds the site with .venv-site's Python."""
+    ensure_site_env()
+    args = sys.argv[2:]
+    if "--test" in args:
+        args.remove("--test")
+        ensure_env()
+        env = dict(os.environ, FM_SITE_TEST="1", FM_SITE_PYTHON=str(SITE_PYTHON))  # here the test must not skip
+        return run("-m", "pytest", "-p", "no:cacheprovider", "tests/test_site.py", *args, env=env)
+    return run("scripts/site.py", *args, python=SITE_PYTHON)
+
+
 COMMANDS = {"lab": lab, "test": test, "notebook": notebook, "execute": execute, "bench": bench,
-            "checkpoint": checkpoint, "classroom": classroom, "nbgrader": nbgrader, "audit": audit}
+            "checkpoint": checkpoint, "classroom": classroom, "nbgrader": nbgrader, "audit": audit, "site": site}
 TEACHER_COMMANDS = {"classroom", "nbgrader", "audit"}  # these build .venv-teacher only, never the students' .venv
+OWN_ENV_COMMANDS = TEACHER_COMMANDS | {"site"}  # these build the environment they need themselves
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(__doc__)
-    if sys.argv[1] not in TEACHER_COMMANDS:
+    if sys.argv[1] not in OWN_ENV_COMMANDS:
         ensure_env()
     sys.exit(COMMANDS[sys.argv[1]]())

@@ -4,11 +4,18 @@ A `SliderView` holds a list of values (times t, step counts T, ...), a pure `dra
 function and an optional `readout(value)` text. Moving the slider redraws one figure (420 px a panel by default) into
 a PNG shown by an `ipywidgets.Image`; each picture is kept once drawn, so going back is instant.
 Everything works without a browser: set `view.slider.value` and read `view.image.value`.
+
+Displayed in a notebook, a view also carries an HTML rendering of all its pictures (`to_html`): a range
+input and a few lines of script swap them with no kernel, which is what the course's website and any
+notebook viewer that runs scripts show; a viewer that strips scripts shows the starting picture.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import io
+import json
 from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
@@ -133,10 +140,80 @@ class SliderView:
     def _on_change(self, change: dict) -> None:
         self.show_index(change["new"])
 
+    def to_html(self) -> str:
+        """The slider as one HTML fragment that needs no kernel: every picture (drawn now if not yet),
+        its readout, and a range input that a few lines of script add and wire to swap them. Without
+        the script (a viewer that strips scripts) it is the starting picture and its readout."""
+        self.draw_all()
+        start = self.slider.value
+        frames = [self.render(i) for i in range(len(self.values))]
+        width = self.image.layout.width
+        data = {"labels": [self._label(v) for v in self.values], "readouts": [text for _, text in frames],
+                "pictures": [base64.b64encode(_compact_png(png)).decode("ascii") for png, _ in frames], "start": start}
+        # `</` inside a script would end it early; JSON may write it as `<\/`
+        payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+        description = html.escape(self.slider.description)
+        return (f'<div class="fm-slider" data-fm-slider="{description}">'
+                f'<div class="fm-slider-readout">{frames[start][1]}</div>'
+                f'<img class="fm-slider-picture" alt="{description} = {html.escape(data["labels"][start])}" '
+                f'style="width: {width}; max-width: 100%" src="data:image/png;base64,{data["pictures"][start]}">'
+                f'<script type="application/json" class="fm-slider-frames">{payload}</script>'
+                f"<script>{_SLIDER_SCRIPT}</script></div>")
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        display(self.widget)
+        bundle = self.widget._repr_mimebundle_()  # the live widget, for a notebook with a kernel
+        try:
+            bundle["text/html"] = self.to_html()  # every picture, for a page or viewer without one
+        finally:  # a picture that fails to draw is raised, naming its value, under the live widget
+            display(bundle, raw=True)
+
+
+def _compact_png(png: bytes) -> bytes:
+    """An opaque picture as a 256-colour PNG: the course's slider pictures shrink about 2.5x (a notebook stores
+    every one), each colour channel within a few levels of 255 of the original. Kept as it is where it has
+    transparency or the palette would not be smaller."""
+    from PIL import Image  # matplotlib's own dependency
+
+    image = Image.open(io.BytesIO(png))
+    if image.mode == "RGBA":
+        if image.getextrema()[3][0] < 255:
+            return png
+        image = image.convert("RGB")
+    if image.mode != "RGB":
+        return png
+    buffer = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue() if buffer.tell() < len(png) else png
+
+
+# Runs where the fragment is (document.currentScript): puts a labelled range input above the readout
+# and swaps the picture and the readout when it moves. The fragment marks itself done, so a page that
+# shows it twice wires each copy once.
+_SLIDER_SCRIPT = """(function () {
+  var box = document.currentScript && document.currentScript.parentElement;
+  if (!box || box.dataset.fmReady) { return; }
+  box.dataset.fmReady = "1";
+  var data = JSON.parse(box.querySelector(".fm-slider-frames").textContent);
+  var picture = box.querySelector(".fm-slider-picture"), readout = box.querySelector(".fm-slider-readout");
+  var row = document.createElement("label"), input = document.createElement("input"), shown = document.createElement("output");
+  row.className = "fm-slider-control";
+  row.style.cssText = "display: flex; align-items: center; gap: 0.6em; max-width: 420px";
+  input.type = "range"; input.min = 0; input.max = data.pictures.length - 1; input.step = 1; input.value = data.start;
+  input.style.flex = "1";
+  row.appendChild(document.createTextNode(box.dataset.fmSlider));
+  row.appendChild(input); row.appendChild(shown);
+  box.insertBefore(row, box.firstChild);
+  function show(i) {
+    picture.src = "data:image/png;base64," + data.pictures[i];
+    picture.alt = box.dataset.fmSlider + " = " + data.labels[i];
+    readout.innerHTML = data.readouts[i];
+    shown.textContent = data.labels[i];
+  }
+  input.addEventListener("input", function () { show(Number(input.value)); });
+  show(data.start);
+})();"""
 
 
 def time_slider(

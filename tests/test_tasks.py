@@ -40,6 +40,17 @@ def test_the_teachers_environment_is_the_classroom_set_plus_pinned_nbgrader():
     assert tasks.TEACHER_COMMANDS == {"classroom", "nbgrader", "audit"} <= set(tasks.COMMANDS)
 
 
+def test_the_website_has_its_own_pinned_environment_without_the_classroom_set():
+    """Sphinx and MyST-NB go into .venv-site only, and the site is built from stored outputs: no torch there."""
+    site = [line.split("#")[0].strip() for line in tasks.SITE_REQUIREMENTS.read_text().splitlines()]
+    site = [line for line in site if line]
+    assert {"sphinx==9.0.4", "myst-nb==1.4.0", "sphinx-book-theme==1.4.0"} <= set(site)
+    assert all("==" in line for line in site) and not any(line.startswith(("-r", "torch")) for line in site)
+    assert "sphinx" not in tasks.REQUIREMENTS.read_text().lower()
+    assert tasks.SITE_VENV not in (tasks.VENV, tasks.TEACHER_VENV) and tasks.SITE_PYTHON.is_relative_to(tasks.SITE_VENV)
+    assert "site" in tasks.COMMANDS and tasks.OWN_ENV_COMMANDS == tasks.TEACHER_COMMANDS | {"site"}
+
+
 def test_the_suite_is_spread_over_the_cores_unless_the_caller_chose(monkeypatch):
     """Whole files per worker (nbval runs a notebook's cells in order on one kernel), at most MAX_WORKERS."""
     monkeypatch.setattr(tasks, "_cores", lambda: 2)

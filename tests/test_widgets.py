@@ -1,5 +1,6 @@
 """Sliders over precomputed results (fmhelpers.widgets)."""
 
+import numpy as np
 import pytest
 
 import fmhelpers as fm
@@ -86,3 +87,66 @@ def test_default_picture_is_large_enough_to_read():
     width, height = struct.unpack(">II", bytes(view.image.value)[16:24])  # the PNG header
     assert width >= 400 and height >= 400
     assert view.image.layout.width == f"{width}px"
+
+
+def _pixels(png: bytes):
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+def test_html_rendering_holds_every_picture_and_readout():
+    """to_html: the starting picture shown, every picture and readout in the page, and the script that swaps them."""
+    import base64
+    import json
+    import re
+
+    view = time_slider(_frames(), lambda ax, x, t: fm.plot_samples(x, ax), readout=lambda t: f"<b>t = {t:.2f}</b>",
+                       value=0.5)
+    page = view.to_html()
+    data = json.loads(re.search(r'<script type="application/json" class="fm-slider-frames">(.*?)</script>', page).group(1))
+    assert data["labels"] == ["0", "0.25", "0.5", "1"] and data["start"] == 2
+    assert data["readouts"] == ["<b>t = 0.00</b>", "<b>t = 0.25</b>", "<b>t = 0.50</b>", "<b>t = 1.00</b>"]
+    pictures = [_pixels(base64.b64decode(p)) for p in data["pictures"]]
+    for i, picture in enumerate(pictures):  # each the slider's own picture, in 256 colours
+        original = _pixels(view.render(i)[0])
+        assert picture.shape == original.shape and np.abs(picture - original).max() <= 16
+    assert all(np.abs(pictures[i] - pictures[i + 1]).max() > 16 for i in range(3))
+    shown = re.findall(r'<img [^>]*src="data:image/png;base64,([^"]+)"', page)
+    assert shown == [data["pictures"][2]]  # without the script: the starting picture alone
+    assert page.count("<script>") == 1 and 'input.type = "range"' in page
+    assert view.value == 0.5  # rendering moved nothing
+
+
+def test_displaying_a_view_offers_the_widget_and_its_html():
+    from unittest import mock
+
+    view = steps_slider({1: fm.sample_gaussian(50), 2: fm.sample_gaussian(50)}, lambda ax, x, n: fm.plot_samples(x, ax))
+    with mock.patch("IPython.display.display") as display:
+        view._ipython_display_()
+    (bundle,), options = display.call_args
+    assert options == {"raw": True}
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == view.widget.model_id
+    assert bundle["text/html"] == view.to_html() and bundle["text/plain"].startswith("VBox(")
+
+
+def test_html_rendering_keeps_a_script_closing_tag_in_a_readout_inside_its_script():
+    view = SliderView([1, 2], lambda ax, v: ax.plot([0, v]), readout=lambda v: f"</script>{v}")
+    page = view.to_html()
+    assert page.count("</script>") == 2 + 1  # the JSON's and the code's, and the starting readout shown as HTML
+
+
+def test_a_picture_that_fails_is_raised_under_the_live_widget():
+    from unittest import mock
+
+    def draw(ax, x, t):
+        if t > 0:
+            raise ValueError("broken on purpose")
+
+    view = time_slider({0.0: 1, 0.5: 2}, draw)
+    with mock.patch("IPython.display.display") as display, pytest.raises(RuntimeError, match="at 0.5 failed"):
+        view._ipython_display_()
+    (bundle,), _ = display.call_args
+    assert "application/vnd.jupyter.widget-view+json" in bundle and "text/html" not in bundle
