@@ -11,7 +11,10 @@ Run:  python3 tasks.py bench likelihood            (about 15 minutes on 2 cores,
 2. KL(pi_1 || p_theta) = log(1/8) - E log p_theta(x), x ~ pi_1, in nats with its Monte Carlo
    standard error, for each committed model (RK4, 16 and 32 steps from t = 1).
 3. Notebook 09's samplers (`fm.sample_sde`): the ODE, constant noise g = 0.5 and the diffusion's
-   g(t) (`fm.diffusion_noise`), each with and without noise on the last step, at T = 20 and 50,
+   g(t) (`fm.diffusion_noise`), each with and without noise on the last step, and the diffusion
+   sampler's two ingredients one at a time (the ODE with only the SDE's last drift step; the
+   diffusion's noise with a plain Euler last step), beside the ODE by midpoint with the same number
+   of field evaluations, at T = 20 and 50,
    with the learned field and with the exact one, over 4 seeds of 10,000 samples: fraction on the
    board, sliced W2 and histogram TV to an exact sample, and the share of on-board samples within
    0.1 of their cell's edge (0.36 for a uniform cell: lower means mass piled inward), beside the
@@ -67,7 +70,28 @@ SAMPLERS = {"ODE (g = 0)": {"noise": 0.0},
             "g = 0.5": {"noise": 0.5},
             "g = 0.5, last step noise-free": {"noise": 0.5, "denoise_last": True},
             "diffusion's g(t)": {"noise": "diffusion"},
-            "diffusion's g(t), last step noise-free": {"noise": "diffusion", "denoise_last": True}}
+            "diffusion's g(t), last step noise-free": {"noise": "diffusion", "denoise_last": True},
+            # one ingredient of the row above at a time: its last drift step alone, its noise alone
+            "ODE, the SDE's drift on the last step": {"noise": "diffusion on the last step", "denoise_last": True},
+            "diffusion's g(t), Euler's last step": {"noise": "diffusion before the last step"},
+            "ODE, midpoint (same evaluations)": {"solver": "midpoint"}}
+
+
+def _noise(option: float | str, n_steps: int) -> float | fm.likelihood.NoiseSchedule:
+    """A sampler's noise: a number, or the diffusion's g(t) on all steps, only the last, or all but the last."""
+    if not isinstance(option, str):
+        return option
+    g, last = fm.diffusion_noise(), 1 - 1.5 / n_steps  # the last step starts at 1 - 1 / n_steps
+    return {"diffusion": g,
+            "diffusion on the last step": lambda t: g(t) if t > last else 0.0,
+            "diffusion before the last step": lambda t: g(t) if t < last else 0.0}[option]
+
+
+def _sample(velocity, start: torch.Tensor, n_steps: int, options: dict, generator: torch.Generator) -> torch.Tensor:
+    if "solver" in options:  # an ODE solver with as many field evaluations as n_steps Euler steps
+        return fm.midpoint(velocity, start, n_steps // 2)
+    return fm.sample_sde(velocity, start, n_steps, generator=generator,
+                         **{**options, "noise": _noise(options["noise"], n_steps)})
 
 
 def _sample_scores(x: torch.Tensor, target: torch.Tensor, seed: int) -> dict:
@@ -88,13 +112,12 @@ def sde_rows(n: int, steps: list[int], seeds: int, fields: list[str]) -> dict:
     for field in fields:
         for T in steps:
             for name, options in SAMPLERS.items():
-                options = {**options, "noise": fm.diffusion_noise() if options["noise"] == "diffusion" else options["noise"]}
                 runs = []
                 for k in range(seeds):
                     start = fm.sample_gaussian(n, generator=torch.Generator().manual_seed(100 + k))
                     if field == "exact":
                         start = start.double()
-                    x = fm.sample_sde(velocities[field], start, T, generator=torch.Generator().manual_seed(200 + k), **options)
+                    x = _sample(velocities[field], start, T, options, torch.Generator().manual_seed(200 + k))
                     target = fm.sample_checkerboard(n, generator=torch.Generator().manual_seed(800 + k))
                     runs.append(_sample_scores(x.float().cpu(), target, 700 + k))
                 rows.append({"field": field, "T": T, "sampler": name,

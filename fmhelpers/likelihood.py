@@ -294,6 +294,9 @@ def sample_sde(
         interpolant: the path the field was trained on (default linear).
         denoise_last: take the last step without its noise term g sqrt(h) dW (its drift, score
             term included, is kept): noise added on the last step has no time left to be removed.
+            With `fm.diffusion_noise()` on the linear path that last step, from t = 1 - h, lands on
+            2m - x/t (m = E[X_1 | X_t = x]), where an Euler step of the ODE lands on m: twice the
+            denoising correction, which pulls samples into the support and piles them there.
         return_trajectory: also return every intermediate state.
 
     Returns:

@@ -151,6 +151,26 @@ def test_without_noise_on_the_last_step_the_sde_ends_on_its_drift(gen):
     assert torch.allclose(a[-1], a[-2] + 0.1 * drift)
 
 
+
+@pytest.mark.parametrize("field", ["exact", "learned"])
+def test_the_diffusions_last_drift_step_lands_on_twice_the_posterior_mean_correction(field, gen):
+    """With g^2 = 2(1 - t)/t the noise-free last step from t = 1 - h lands on 2m - x/t, where Euler's
+    ODE step lands on m = E[X_1 | X_t = x]: for the exact field (m in closed form) and for any field
+    (m the one it implies), since both steps are algebra on v. Taken by sample_sde with g on the last
+    step only, everything before it is Euler's ODE."""
+    velocity = fm.marginal_velocity if field == "exact" else fm.VelocityMLP().double()
+    x_0, n_steps, g = fm.sample_gaussian(300, generator=gen).double(), 8, fm.diffusion_noise()
+    t = 1 - 1 / n_steps
+    sde = fm.sample_sde(velocity, x_0, n_steps, noise=lambda s: g(s) if s > t - 0.5 / n_steps else 0.0,
+                        denoise_last=True, return_trajectory=True)
+    x = fm.euler(velocity, x_0, n_steps, return_trajectory=True)[-2]
+    assert torch.allclose(sde[-2], x)  # no noise anywhere: the ODE up to the last step
+    v = velocity(x, torch.full((len(x), 1), t, dtype=x.dtype)).detach()
+    m = fm.marginal_posterior_mean(x, t) if field == "exact" else fm.LinearInterpolant().coefficients(
+        torch.tensor(t, dtype=x.dtype)).posterior_mean(x, v)
+    assert torch.allclose(x + (1 - t) * v, m)                     # Euler's last step: the posterior mean
+    assert torch.allclose(sde[-1], 2 * m - x / t)                 # the SDE's: twice the correction
+
 # ---- in any dimension, and Hutchinson's estimator ------------------------------------------------
 B = torch.linspace(-1, 1, 100, dtype=torch.float64).reshape(10, 10).sin() + 0.3 * torch.eye(10, dtype=torch.float64)
 
