@@ -51,7 +51,7 @@ from .marginal import (
     marginal_score,
     marginal_velocity,
 )
-from .solvers import SOLVERS, euler, heun, integrate, midpoint, rk4
+from .solvers import SOLVERS, ddim, euler, heun, integrate, midpoint, rk4
 from .models import MODELS, ClassifierMLP, ConditionalMLP, MeanFlowMLP, VelocityMLP, build_model
 from .targets import (
     TARGETS,
@@ -82,7 +82,7 @@ from .recipes import (
     Optimiser,
     Recipe,
 )
-from .training import TrainResult, fit, train
+from .training import TrainResult, as_velocity, fit, train
 from .reflow import flow_pairs, reflow
 from .meanflow import (
     average_velocity,
