@@ -148,7 +148,9 @@ def ddim(velocity: Velocity, x_0: torch.Tensor, n_steps: int, *, interpolant: In
 
     which on the linear path is (s - t)(m - e) = (s - t) v(x_t, t): one Euler step. On other paths it
     is Euler after a change of time and scale (notebook 03), exact for a field whose e and m are
-    constant along the path.
+    constant along the path (a target that is one point). Where D = alpha beta' - beta alpha' is 0
+    (a path that stands still at t = 0, such as alpha = 1 - t^2) the velocity holds no e and m: the
+    step gives NaN there.
 
     Args:
         velocity: callable v(x, t), x (n, d), t (n, 1) -> (n, d) (`fm.as_velocity` for a network that

@@ -13,6 +13,11 @@ with one of three goals (`TARGETS`):
 - "exact": v*(x_t, t) itself (`fm.marginal_velocity`), known in closed form for our board only:
   a ceiling check, not a method.
 
+What the network predicts is a second choice, `fm.PREDICTIONS` (fmhelpers.interpolants): the
+velocity as above, or the noise, the data or the score. The conditional goal is then the pair's own
+x_0, x_1 or -x_0 (the score's loss compares alpha_t s_theta with it), and the minibatch and exact
+goals, estimates of v*, are converted into that view.
+
 `minibatch_weights` returns the minibatch target's weights themselves, and `empirical_velocity` is
 the same posterior average with a whole data set as the reference set: the exact v* of a data set,
 the field the loss is minimised by when pi_1 is that data set (notebook 11).
@@ -272,6 +277,8 @@ def _minibatch(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, 
     return prediction.goal_from_velocity(c, x_t, _minibatch_goal(x_1, x_t, u_t, c, alpha_min, labels, unlabelled))
 
 
+# v* is evaluated at min(t, 1 - t_eps) (`raw_marginal_velocity`) and converted with t's own coefficients, so
+# within 1e-3 of t = 1 a non-velocity goal is that view of a slightly earlier field: a ceiling check only
 def _exact_goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled, prediction):
     return prediction.goal_from_velocity(c, x_t, raw_marginal_velocity(x_t, t, interpolant, board).to(x_t.dtype))
 

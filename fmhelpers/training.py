@@ -305,9 +305,9 @@ def as_velocity(model: nn.Module, recipe: Recipe, *, t_eps: float = 1e-3) -> Cal
     interpolant = recipe.make_interpolant()
 
     def velocity(x: torch.Tensor, t: Any, *label: Any) -> torch.Tensor:
-        answer = model(x, entry.usable_time(time_column(t, x), t_eps), *label)
-        s = entry.usable_time(time_column(t, x).to(answer.dtype), t_eps)
-        return entry.to_velocity(interpolant.raw_coefficients(s), x.to(answer.dtype), answer)
+        s = entry.usable_time(time_column(t, x), t_eps)  # x itself is checked by the network
+        answer = model(x, s, *label)
+        return entry.to_velocity(interpolant.raw_coefficients(s.to(answer.dtype)), x.to(answer.dtype), answer)
 
     velocity.__doc__ = f"v(x, t) of a network that predicts the {recipe.prediction} on the {interpolant.name} path"
     return velocity

@@ -5,6 +5,7 @@ import torch
 
 import fmhelpers as fm
 from badinput import GOOD, points_test, raises_here, table_test
+from schedules import Quadratic
 
 ORDERS = {"euler": 1, "midpoint": 2, "heun": 2, "rk4": 4}
 
@@ -121,6 +122,24 @@ def test_ddim_is_euler_on_the_linear_path(gen):
         a = fm.ddim(fm.marginal_velocity, x_0, n_steps, return_trajectory=True)
         b = fm.euler(fm.marginal_velocity, x_0, n_steps, return_trajectory=True)
         assert a.shape == b.shape and (a - b).abs().max() < 1e-10, n_steps
+
+
+def test_ddim_is_exact_when_noise_and_data_stay_put(gen):
+    """For a target that is one point mu, the exact field keeps e = x_0 and m = mu along each path, so
+    DDIM lands on mu in any number of steps (Euler does not, off the linear path)."""
+    mu = torch.tensor([[0.7, -1.2]], dtype=torch.float64)
+    path = fm.TrigInterpolant()
+
+    def v(x, t):
+        c = path.coefficients(t)
+        return c.velocity(x, mu.expand_as(x)) if bool((c.alpha_t > 0).all()) else mu.expand_as(x)
+
+    x_0 = torch.randn(50, 2, generator=gen, dtype=torch.float64)
+    for n in (1, 3, 10):
+        assert (fm.ddim(v, x_0, n, interpolant=path) - mu).abs().max() < 1e-12, n
+    assert (fm.euler(v, x_0, 3) - mu).abs().max() > 1e-2
+    # a path that stands still at t = 0 (D = 0 there) has no noise or data in its velocity: NaN, as documented
+    assert torch.isnan(fm.ddim(lambda x, t: torch.zeros_like(x), x_0, 2, interpolant=Quadratic())).all()
 
 
 def test_ddim_on_the_trig_path_is_another_consistent_sampler(gen):
