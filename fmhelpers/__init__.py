@@ -4,8 +4,8 @@ The modules, from the ground up (an import only goes down this list; tests/test_
 
     _checks        input checks and devices
     distributions  pi_0 and pi_1: the Gaussian and the checkerboard
-    interpolants   the path x_t = alpha_t x_0 + beta_t x_1, and its conversions between velocity,
-                   posterior mean and score
+    interpolants   the path x_t = alpha_t x_0 + beta_t x_1, and its conversions between the
+                   velocity, noise, data (posterior mean) and score a network can predict
     marginal       the exact marginal field v*, density and score of our pair
     solvers        fixed-step ODE solvers
     models         the networks, in one table (MODELS)
@@ -34,7 +34,14 @@ from .distributions import (
     sample_checkerboard,
     sample_gaussian,
 )
-from .interpolants import INTERPOLANTS, Coefficients, Interpolant, LinearInterpolant, TrigInterpolant
+from .interpolants import (
+    INTERPOLANTS,
+    PREDICTIONS,
+    Coefficients,
+    Interpolant,
+    LinearInterpolant,
+    TrigInterpolant,
+)
 from .marginal import (
     continuity_terms,
     marginal_cell_fields,
@@ -44,7 +51,7 @@ from .marginal import (
     marginal_score,
     marginal_velocity,
 )
-from .solvers import SOLVERS, euler, heun, integrate, midpoint, rk4
+from .solvers import SOLVERS, ddim, euler, heun, integrate, midpoint, rk4
 from .models import MODELS, ClassifierMLP, ConditionalMLP, MeanFlowMLP, VelocityMLP, build_model
 from .targets import (
     TARGETS,
@@ -75,7 +82,7 @@ from .recipes import (
     Optimiser,
     Recipe,
 )
-from .training import TrainResult, fit, train
+from .training import TrainResult, as_velocity, fit, train
 from .reflow import flow_pairs, reflow
 from .meanflow import (
     average_velocity,

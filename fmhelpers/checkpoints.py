@@ -34,10 +34,11 @@ from .recipes import (
     JUDGE_RECIPE,
     MEANFLOW_RECIPE,
     Optimiser,
+    Recipe,
     as_recipe,
     recipe_from_dict,
 )
-from .training import TrainResult, train
+from .training import TrainResult, as_velocity, train
 
 CHECKPOINT_FORMAT = "fmhelpers-checkpoint-v1"
 _KEYS = ("format", "config", "state_dict", "losses", "snapshots", "meta")
@@ -63,6 +64,21 @@ class Checkpoint:
             return recipe_from_dict(stored, default_kind=kind)
         except (TypeError, ValueError):
             return None
+
+    @property
+    def velocity(self) -> Callable[..., torch.Tensor]:
+        """The network as a velocity field v(x, t) for solvers and metrics, whatever it predicts
+        (`fm.as_velocity(self.model, self.recipe)`; the model itself when it predicts the velocity)."""
+        recipe = self.recipe
+        if not isinstance(recipe, Recipe):
+            stored = self.meta.get("recipe") or {}
+            if isinstance(stored, dict) and stored.get("prediction", "velocity") == "velocity" \
+                    and stored.get("kind", "flow") == "flow":
+                return self.model
+            raise ValueError("this checkpoint's network is not a velocity field this fmhelpers can rebuild "
+                             "(a mean flow, a classifier, or a recipe with a schedule of your own): use "
+                             "fm.as_velocity(checkpoint.model, recipe) with the recipe it was trained with")
+        return as_velocity(self.model, recipe)
 
     def model_at(self, iteration: int) -> nn.Module:
         """A copy of the model with the weights snapshotted at `iteration`."""

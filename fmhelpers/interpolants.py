@@ -5,23 +5,37 @@ tensor t; the constructor checks the boundary conditions and that the derivative
 schedule (by central differences), so a typo fails at once instead of in training. Any subclass can
 be trained: `fm.train(model, interpolant=MySchedule())`.
 
-The path also owns the conversions between the three views of one posterior, for a Gaussian
-source x_0 ~ N(0, I): the posterior mean m = E[X_1 | X_t = x], the velocity v and the score
-grad log p_t. `Interpolant.coefficients(t)` returns them as methods of `Coefficients`:
+The path also owns the conversions between the four views of one posterior, for a Gaussian
+source x_0 ~ N(0, I) drawn apart from x_1: the noise e = E[X_0 | X_t = x], the data (posterior
+mean) m = E[X_1 | X_t = x], the score grad log p_t(x) and the velocity v. Taking E[. | X_t = x]
+of x_t = alpha x_0 + beta x_1 and of u_t = alpha' x_0 + beta' x_1 gives two linear equations,
 
-    v     = (alpha' / alpha) x + gain m,        gain = beta' - alpha' beta / alpha
-    score = (beta m - x) / alpha^2
+    x = alpha e + beta m,        v = alpha' e + beta' m,
+
+whose determinant is D = alpha beta' - beta alpha' (1 on the linear path, pi/2 on the trig one),
+and Tweedie's formula for the Gaussian source gives the score, score = -e / alpha. Solving:
+
+    e = (beta' x - beta v) / D              v = (beta' / beta) x - (D / beta) e
+    m = (alpha v - alpha' x) / D            v = (alpha' / alpha) x + (D / alpha) m
+    score = (beta v - beta' x) / (alpha D)  v = (beta' / beta) x + (alpha D / beta) score
+
+(D / alpha = beta' - alpha' beta / alpha is `Coefficients.gain`.) From the velocity every view is
+defined wherever D != 0; into the velocity, the noise and the score divide by beta (no
+information about m at t = 0) and the data by alpha (none about e at t = 1). `PREDICTIONS` holds
+the four, name -> `Prediction(to_velocity, from_velocity, ...)`; `Coefficients.convert` goes from
+any to any through the velocity. The first two equations use only linearity, so the noise and data
+views hold for any coupling of x_0 and x_1; the score needs the independent Gaussian source.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
-from ._checks import check_points, check_time, time_column
+from ._checks import check_choice, check_points, check_time, common_dtype, time_column
 
 _BOUNDARY_TOL = 1e-6
 _DERIVATIVE_TOL = 1e-3
@@ -75,6 +89,143 @@ class Coefficients:
     def score_from_velocity(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """The score a velocity implies: `score(x, posterior_mean(x, v))`, defined at t = 0 too."""
         return self.score(x, self.posterior_mean(x, v))
+
+    @property
+    def determinant(self) -> torch.Tensor:
+        """D = alpha beta' - beta alpha', the determinant of x = alpha e + beta m, v = alpha' e + beta' m
+        (1 on the linear path, pi/2 on the trig one; 0 only where the path stands still)."""
+        return self.alpha_t * self.d_beta_t - self.beta_t * self.d_alpha_t
+
+    def noise(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """E[X_0 | X_t = x] from the velocity: e = (beta' x - beta v) / D (no division by alpha or beta)."""
+        return (self.d_beta_t * x - self.beta_t * v) / self.determinant
+
+    def data(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """E[X_1 | X_t = x] from the velocity: m = (alpha v - alpha' x) / D, the same as `posterior_mean`
+        written without the division by alpha, so it holds at t = 1 too (m = x there)."""
+        return (self.alpha_t * v - self.d_alpha_t * x) / self.determinant
+
+    def score_of_velocity(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """grad log p_t(x) from the velocity: -e / alpha = (beta v - beta' x) / (alpha D) (infinite at t = 1;
+        `score_from_velocity` is the same through the posterior mean)."""
+        return (self.beta_t * v - self.d_beta_t * x) / (self.alpha_t * self.determinant)
+
+    def velocity_from_noise(self, x: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """v from e = E[X_0 | X_t = x]: v = (beta' / beta) x - (D / beta) e (m = (x - alpha e) / beta);
+        undefined at t = 0, where x is x_0 itself and e says nothing about X_1."""
+        return (self.d_beta_t * x - self.determinant * noise) / self.beta_t
+
+    def velocity_from_data(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        """v from m = E[X_1 | X_t = x]: v = (alpha' / alpha) x + (D / alpha) m (`velocity`, written with D);
+        undefined at t = 1, where x is x_1 itself and m says nothing about X_0."""
+        return (self.d_alpha_t * x + self.determinant * mean) / self.alpha_t
+
+    def velocity_from_score(self, x: torch.Tensor, score: torch.Tensor) -> torch.Tensor:
+        """v from the score s: e = -alpha s, so v = (beta' / beta) x + (alpha D / beta) s; undefined at t = 0."""
+        return (self.d_beta_t * x + self.alpha_t * self.determinant * score) / self.beta_t
+
+    def convert(self, x: torch.Tensor, value: torch.Tensor, source: str, target: str) -> torch.Tensor:
+        """`value`, the `source` view at x ("velocity", "noise", "data" or "score"), as the `target` view:
+        `PREDICTIONS[target].from_velocity(self, x, PREDICTIONS[source].to_velocity(self, x, value))`.
+        No checks (see `Interpolant.convert`)."""
+        v = PREDICTIONS[source].to_velocity(self, x, value)
+        return PREDICTIONS[target].from_velocity(self, x, v)
+
+
+def _same(c: Coefficients, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return y
+
+
+def _pair_velocity(x_0: torch.Tensor, x_1: torch.Tensor, u_t: torch.Tensor, c: Coefficients) -> torch.Tensor:
+    return u_t
+
+
+def _pair_noise(x_0: torch.Tensor, x_1: torch.Tensor, u_t: torch.Tensor, c: Coefficients) -> torch.Tensor:
+    return x_0
+
+
+def _pair_data(x_0: torch.Tensor, x_1: torch.Tensor, u_t: torch.Tensor, c: Coefficients) -> torch.Tensor:
+    return x_1
+
+
+def _pair_scaled_score(x_0: torch.Tensor, x_1: torch.Tensor, u_t: torch.Tensor, c: Coefficients) -> torch.Tensor:
+    return -x_0
+
+
+def _noise_goal(c: Coefficients, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return c.noise(x, v)
+
+
+def _data_goal(c: Coefficients, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return c.data(x, v)
+
+
+def _scaled_score_goal(c: Coefficients, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return -c.noise(x, v)
+
+
+def _unscaled(c: Coefficients, y: torch.Tensor) -> torch.Tensor:
+    return y
+
+
+def _times_alpha(c: Coefficients, y: torch.Tensor) -> torch.Tensor:
+    return c.alpha_t * y
+
+
+def _keep_time(t: torch.Tensor, t_eps: float) -> torch.Tensor:
+    return t
+
+
+def _time_above(t: torch.Tensor, t_eps: float) -> torch.Tensor:
+    return t.clamp_min(t_eps)
+
+
+def _time_below(t: torch.Tensor, t_eps: float) -> torch.Tensor:
+    return t.clamp_max(1 - t_eps)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a network can predict at (x, t), and how it becomes a velocity and is trained.
+
+    Attributes:
+        to_velocity, from_velocity: (c, x, y) -> the velocity of the view y, and back (module docstring).
+        pair_goal: (x_0, x_1, u_t, c) -> what the training loss compares with for one pair: u_t,
+            x_0, x_1, or -x_0 for the score (see `scale_output`).
+        goal_from_velocity: (c, x, v) -> the same from an estimate v of the marginal velocity (the
+            "minibatch" and "exact" targets): the view of v, scaled as `scale_output` says.
+        scale_output: (c, y) -> what the loss compares the network's answer y with the goal as: y
+            itself, or alpha_t y for the score, so that the score's loss is ||alpha_t s_theta + x_0||^2,
+            denoising score matching with the weight alpha_t^2 (Song et al. 2021's lambda(t) = sigma_t^2).
+            Unweighted, the pair's score -x_0 / alpha_t has variance d / alpha_t^2, whose integral over t
+            diverges on the linear path; the weight leaves each time's minimiser (the score) as it is.
+        usable_time: (t, t_eps) -> the times at which the conversion to a velocity is evaluated: t
+            itself, at least t_eps where it divides by beta (noise, score), at most 1 - t_eps where it
+            divides by alpha (data).
+        needs_independent: the view is only defined for independent pairs with the Gaussian source
+            (the score, by Tweedie's formula).
+    """
+
+    to_velocity: Callable[[Coefficients, torch.Tensor, torch.Tensor], torch.Tensor]
+    from_velocity: Callable[[Coefficients, torch.Tensor, torch.Tensor], torch.Tensor]
+    pair_goal: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, Coefficients], torch.Tensor]
+    goal_from_velocity: Callable[[Coefficients, torch.Tensor, torch.Tensor], torch.Tensor]
+    scale_output: Callable[[Coefficients, torch.Tensor], torch.Tensor] = _unscaled
+    usable_time: Callable[[torch.Tensor, float], torch.Tensor] = _keep_time
+    needs_independent: bool = False
+
+
+# name -> Prediction: what a network predicts at (x, t); every one converts to and from the velocity
+PREDICTIONS: dict[str, Prediction] = {
+    "velocity": Prediction(_same, _same, _pair_velocity, _same),
+    "noise": Prediction(Coefficients.velocity_from_noise, Coefficients.noise, _pair_noise, _noise_goal,
+                        usable_time=_time_above),
+    "data": Prediction(Coefficients.velocity_from_data, Coefficients.data, _pair_data, _data_goal,
+                       usable_time=_time_below),
+    "score": Prediction(Coefficients.velocity_from_score, Coefficients.score_of_velocity, _pair_scaled_score,
+                        _scaled_score_goal, scale_output=_times_alpha, usable_time=_time_above,
+                        needs_independent=True),
+}
 
 
 def schedule_time(t: Any) -> torch.Tensor:
@@ -179,6 +330,29 @@ class Interpolant:
         x_0, x_1, t = self.check_pair(x_0, x_1, t)
         c = self.coefficients(t)
         return c.interpolate(x_0, x_1), c.conditional_velocity(x_0, x_1)
+
+    def convert(self, x: torch.Tensor, value: torch.Tensor, t: Any, *, source: str, target: str) -> torch.Tensor:
+        """One view of the posterior at (x, t) as another (`PREDICTIONS`, formulas in the module docstring).
+
+        Args:
+            x: points, shape (n, d).
+            value: the `source` view at x, shape (n, d) (the same dtype rules as `interpolate`).
+            t: a float, or shape (n,) or (n, 1), in [0, 1].
+            source, target: each one of "velocity", "noise", "data", "score".
+
+        Returns:
+            (n, d): NaN or infinite where the conversion divides by a coefficient that is 0 (into the
+            velocity: the noise and score at t = 0, the data at t = 1; the score at t = 1).
+        """
+        check_choice("source", source, tuple(PREDICTIONS))
+        check_choice("target", target, tuple(PREDICTIONS))
+        check_points("x", x, dim=None)
+        check_points("value", value, dim=x.shape[1])
+        if len(value) != len(x) or value.device != x.device:
+            raise ValueError(f"value must hold one row per point of x on its device, got {tuple(value.shape)} on "
+                             f"{value.device} for x {tuple(x.shape)} on {x.device}")
+        x, value, t = common_dtype(x, value, time_column(t, x))
+        return self.coefficients(t).convert(x, value, source, target)
 
     @staticmethod
     def check_pair(x_0: Any, x_1: Any, t: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

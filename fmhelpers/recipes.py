@@ -22,7 +22,7 @@ from typing import Any, Callable, ClassVar
 from ._checks import check_choice, check_count, check_number, check_positive, check_seed
 from .couplings import COUPLINGS
 from .distributions import BOARD, Board, check_board
-from .interpolants import INTERPOLANTS, Interpolant
+from .interpolants import INTERPOLANTS, PREDICTIONS, Interpolant
 from .targets import INTERVALS, TARGETS, TIME_SAMPLINGS
 
 
@@ -199,20 +199,39 @@ class Recipe(_Paths):
         label_dropout: None for an unconditional model; for a conditional one (`fm.ConditionalMLP`),
             the share of each batch whose label is replaced by "no label", so that one network
             learns v(x, t | c) and v(x, t) (notebook 10).
+        prediction: what the network predicts at (x, t), a key of `fm.PREDICTIONS`: "velocity"
+            (v, the flow matching loss), "noise" (E[X_0 | x]: the goal is the pair's x_0, as DDPM
+            trains), "data" (E[X_1 | x]: the goal is x_1) or "score" (grad log p_t: the loss is
+            ||alpha_t s_theta + x_0||^2, denoising score matching weighted by alpha_t^2, bounded at
+            every t where the unweighted goal -x_0 / alpha_t is not). With target="conditional" the
+            goal is the pair's own; "minibatch" and "exact" estimate the marginal velocity, which is
+            converted into the view (an affine map at each (x, t), `fm.PREDICTIONS[...].from_velocity`),
+            so every prediction takes every target. The noise and data views hold for any coupling;
+            the score is Tweedie's formula for independent pairs with the Gaussian source, so it
+            refuses the couplings "ot" and "pairs". `fm.as_velocity(model, recipe)` turns the
+            trained network into the velocity field that solvers and metrics take.
     """
 
     kind: ClassVar[str] = "flow"
-    ADDED_LATER: ClassVar[dict[str, Any]] = {"coupling": "independent", "ot_block": None, "label_dropout": None}
+    ADDED_LATER: ClassVar[dict[str, Any]] = {"coupling": "independent", "ot_block": None, "label_dropout": None,
+                                             "prediction": "velocity"}
     TARGETS: ClassVar[tuple[str, ...]] = tuple(TARGETS)
+    PREDICTIONS: ClassVar[tuple[str, ...]] = tuple(PREDICTIONS)
     COUPLINGS: ClassVar[tuple[str, ...]] = tuple(COUPLINGS)
     TIME_SAMPLINGS: ClassVar[tuple[str, ...]] = tuple(TIME_SAMPLINGS)
 
     time_sampling: str = "mixed"
     label_dropout: float | None = None
+    prediction: str = "velocity"
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_choice("time_sampling", self.time_sampling, self.TIME_SAMPLINGS)
+        check_choice("prediction", self.prediction, self.PREDICTIONS)
+        if PREDICTIONS[self.prediction].needs_independent and not COUPLINGS[self.coupling].independent:
+            raise ValueError(f"prediction={self.prediction!r} is -E[X_0 | x] / alpha_t only for independent pairs with "
+                             f"the Gaussian source, so coupling={self.coupling!r} needs another prediction "
+                             f"('velocity', 'noise' or 'data')")
         if self.label_dropout is not None:
             share = check_number("label_dropout", self.label_dropout)
             if not 0.0 <= share < 1.0:

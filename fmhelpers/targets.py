@@ -13,6 +13,11 @@ with one of three goals (`TARGETS`):
 - "exact": v*(x_t, t) itself (`fm.marginal_velocity`), known in closed form for our board only:
   a ceiling check, not a method.
 
+What the network predicts is a second choice, `fm.PREDICTIONS` (fmhelpers.interpolants): the
+velocity as above, or the noise, the data or the score. The conditional goal is then the pair's own
+x_0, x_1 or -x_0 (the score's loss compares alpha_t s_theta with it), and the minibatch and exact
+goals, estimates of v*, are converted into that view.
+
 `minibatch_weights` returns the minibatch target's weights themselves, and `empirical_velocity` is
 the same posterior average with a whole data set as the reference set: the exact v* of a data set,
 the field the loss is minimised by when pi_1 is that data set (notebook 11).
@@ -45,7 +50,7 @@ from ._checks import (
     time_column,
 )
 from .distributions import BOARD, Board, check_board
-from .interpolants import Coefficients, Interpolant, check_interpolant
+from .interpolants import PREDICTIONS, Coefficients, Interpolant, check_interpolant
 from .marginal import raw_marginal_velocity
 
 ALPHA_MIN = 1e-3
@@ -264,22 +269,26 @@ def _minibatch_goal(x_1: torch.Tensor, x_t: torch.Tensor, u_t: torch.Tensor, c: 
     return u_t + gain * shift
 
 
-def _conditional_goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled):
-    return u_t
+def _conditional_goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled, prediction):
+    return prediction.pair_goal(x_0, x_1, u_t, c)
 
 
-def _minibatch(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled):
-    return _minibatch_goal(x_1, x_t, u_t, c, alpha_min, labels, unlabelled)
+def _minibatch(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled, prediction):
+    return prediction.goal_from_velocity(c, x_t, _minibatch_goal(x_1, x_t, u_t, c, alpha_min, labels, unlabelled))
 
 
-def _exact_goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled):
-    return raw_marginal_velocity(x_t, t, interpolant, board).to(x_t.dtype)
+# v* is evaluated at min(t, 1 - t_eps) (`raw_marginal_velocity`) and converted with t's own coefficients, so
+# within 1e-3 of t = 1 a non-velocity goal is that view of a slightly earlier field: a ceiling check only
+def _exact_goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled, prediction):
+    return prediction.goal_from_velocity(c, x_t, raw_marginal_velocity(x_t, t, interpolant, board).to(x_t.dtype))
 
 
 @dataclass(frozen=True)
 class Target:
     """One regression target: `goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels,
-    unlabelled)` -> (n, d), and what the recipe must know of it.
+    unlabelled, prediction)` -> (n, d), and what the recipe must know of it. `prediction` is an entry
+    of `PREDICTIONS` (fmhelpers.interpolants): the conditional target asks it for the pair's own
+    goal (u_t, x_0, x_1 or -x_0), the others convert their velocity estimate into its view.
 
     Attributes:
         goal: the unchecked function (its arguments as in `point_and_goal`).
@@ -319,14 +328,17 @@ def point_and_goal(
     alpha_min: float = ALPHA_MIN,
     labels: torch.Tensor | None = None,
     unlabelled: torch.Tensor | None = None,
+    prediction: str = "velocity",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(x_t, goal) of one batch whose input is already checked: the point the network sees and what
-    it regresses on, `TARGETS[target].goal` ("exact" needs t and the interpolant). With the x_1's
+    it regresses on, `TARGETS[target].goal` ("exact" needs t and the interpolant), in the view
+    `PREDICTIONS[prediction]` (compare it with `PREDICTIONS[prediction].scale_output(c, answer)`). With the x_1's
     `labels` (int64 (n,)), a minibatch goal averages each row over the x_1 of its own label (the
     posterior given x_t and the label), except the rows marked True in `unlabelled` (bool (n,), the
     label dropped), which average over the whole batch."""
     x_t, u_t = c.interpolate(x_0, x_1), c.conditional_velocity(x_0, x_1)
-    goal = TARGETS[target].goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled)
+    goal = TARGETS[target].goal(x_0, x_1, x_t, u_t, c, t, interpolant, board, alpha_min, labels, unlabelled,
+                                PREDICTIONS[prediction])
     return x_t, goal
 
 
@@ -339,6 +351,7 @@ def cfm_loss(
     interpolant: Interpolant | None = None,
     target: str = "conditional",
     board: Board = BOARD,
+    prediction: str = "velocity",
 ) -> torch.Tensor:
     """Flow matching loss: mean over the batch of ||goal - v_theta(x_t, t)||^2 (a scalar).
 
@@ -347,8 +360,14 @@ def cfm_loss(
     target="exact" on v* itself (2-D points of `board` only). `model` is any field v(x, t); a torch
     module is evaluated on its own device, and float64 points work with a float32 model (the loss
     then comes back in float64). What the model returns is checked (shape, finite).
+
+    prediction (a key of `fm.PREDICTIONS`) is what `model` predicts: "velocity" (above), "noise"
+    (the goal is x_0 for the conditional target), "data" (x_1) or "score" (the loss is
+    ||alpha_t s_theta + x_0||^2); the minibatch and exact targets are converted into that view
+    (see `fm.Recipe`).
     """
     check_choice("target", target, tuple(TARGETS))
+    check_choice("prediction", prediction, tuple(PREDICTIONS))
     interpolant = check_interpolant(interpolant)
     board = check_board(board)
     x_0, x_1, t = interpolant.check_pair(x_0, x_1, t)
@@ -357,5 +376,7 @@ def cfm_loss(
     if TARGETS[target].board_only and x_0.shape[1] != 2:
         raise ValueError(f"target={target!r} is a closed form of the 2-D board; x_0 has {x_0.shape[1]} columns")
     field = as_field(model, "model")
-    x_t, goal = point_and_goal(x_0, x_1, interpolant.raw_coefficients(t), target, t=t, interpolant=interpolant, board=board)
-    return (check_field_output("model", field(x_t, t), x_t) - goal).pow(2).sum(dim=1).mean()
+    c = interpolant.raw_coefficients(t)
+    x_t, goal = point_and_goal(x_0, x_1, c, target, t=t, interpolant=interpolant, board=board, prediction=prediction)
+    answer = PREDICTIONS[prediction].scale_output(c, check_field_output("model", field(x_t, t), x_t))
+    return (answer - goal).pow(2).sum(dim=1).mean()

@@ -6,6 +6,7 @@ snapshots, and a clear error when the loss stops being finite. Every trainer is 
 loss of one batch: `train` (flow matching, notebook 04), `fm.reflow` (07), `fm.train_meanflow` and
 `fm.fit_one_step` (08), and a conditional model through `train` with a recipe that has
 `label_dropout` (10, 11). What a run computes is decided by its recipe (fmhelpers.recipes).
+`as_velocity(model, recipe)` is the trained network as a velocity field, whatever it predicts.
 """
 
 from __future__ import annotations
@@ -18,8 +19,19 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ._checks import check_callable, check_count, check_field_output, check_flag, check_model, module_device, resolve_device
+from ._checks import (
+    check_callable,
+    check_count,
+    check_field_output,
+    check_flag,
+    check_model,
+    check_number,
+    module_device,
+    resolve_device,
+    time_column,
+)
 from .couplings import COUPLINGS, Batch, data_source, raw_batch
+from .interpolants import PREDICTIONS
 from .recipes import DEFAULT_RECIPE, LR_SCHEDULES, Optimiser, Recipe, as_recipe
 from .targets import TARGETS, point_and_goal, raw_time
 
@@ -213,6 +225,7 @@ def train(
     interpolant = recipe.make_interpolant()
     conditional = recipe.label_dropout is not None
     forward = getattr(model, "raw", model)
+    scale_output = PREDICTIONS[recipe.prediction].scale_output  # the score's loss compares alpha_t s_theta
     weight = next(model.parameters())
     first = [True]  # what the network returns is checked on the first batch only
 
@@ -221,15 +234,16 @@ def train(
         t = raw_time(recipe.batch_size, recipe.time_sampling, generator)
         seen, labels, dropped = _labels_for(model, recipe, batch, generator)
         x_0, x_1, t = (z.to(device, weight.dtype) for z in (batch.x_0, batch.x_1, t))
-        x_t, goal = point_and_goal(x_0, x_1, interpolant.raw_coefficients(t), recipe.target, t=t,
-                                   interpolant=interpolant, board=recipe.board,
+        c = interpolant.raw_coefficients(t)
+        x_t, goal = point_and_goal(x_0, x_1, c, recipe.target, t=t, interpolant=interpolant, board=recipe.board,
                                    labels=None if labels is None else labels.to(device),
-                                   unlabelled=None if dropped is None else dropped.to(device))
+                                   unlabelled=None if dropped is None else dropped.to(device),
+                                   prediction=recipe.prediction)
         predicted = forward(x_t, t) if seen is None else forward(x_t, t, seen.to(device))
         if first[0]:
             first[0] = False
             check_field_output("model", predicted, x_t, " on the first training batch", finite=False)
-        return (predicted - goal).pow(2).sum(dim=1).mean()
+        return (scale_output(c, predicted) - goal).pow(2).sum(dim=1).mean()
 
     return fit(model, batch_loss, recipe, progress=progress, snapshot_every=snapshot_every, device=device)
 
@@ -253,3 +267,49 @@ def _check_fit(model: nn.Module, recipe: Recipe, source) -> None:
         k = source.board.n_classes if source.board is not None else int(source.labels.max()) + 1
         if k > n_classes:
             raise ValueError(f"the data has labels up to {k - 1} but the model has {n_classes} classes")
+
+
+def as_velocity(model: nn.Module, recipe: Recipe, *, t_eps: float = 1e-2) -> Callable[..., torch.Tensor]:
+    """The velocity field v(x, t) of a network trained with `recipe`, whatever it predicts.
+
+    A network that predicts the velocity (recipe.prediction == "velocity") is returned as it is.
+    Any other is wrapped: v(x, t) = `PREDICTIONS[recipe.prediction].to_velocity(c, x, y)` with y the
+    network's answer and c the recipe's path, both at a time clamped where the conversion divides by
+    a coefficient that vanishes: the noise and the score divide by beta_t (v = (beta'/beta) x - (D/beta) e),
+    so they are evaluated at max(t, t_eps); the data divides by alpha_t (v = (alpha'/alpha) x + (D/alpha) m),
+    so it is evaluated at min(t, 1 - t_eps). On [0, t_eps) (or (1 - t_eps, 1]) the field is the one at
+    the clamp, held still. Near the clamp an error e in the network's answer becomes about D e / beta_t
+    (or D e / alpha_t) in the velocity, so a sampler's first (or last) steps are where such a field is
+    least accurate: the clamp trades a bias on [0, t_eps) for a bounded gain 1 / beta(t_eps). The
+    default 1e-2 keeps that gain at 100 on the linear path; with 1e-3, a small network's noise field
+    sent few-step Euler samples off the board while 1e-2 did not (tests/test_training.py runs both).
+
+    Args:
+        model: the trained network (`fm.VelocityMLP`, or `fm.ConditionalMLP`: the field then takes the
+            label too, v(x, t, c)).
+        recipe: the `fm.Recipe` it was trained with (`Checkpoint.recipe`; `Checkpoint.velocity` does this).
+        t_eps: the clamp, in (0, 0.5).
+
+    Returns:
+        a callable v(x, t[, c]) -> (n, d) in x's dtype, for `fm.euler` and every other solver or metric;
+        its input is checked by the network's own forward.
+    """
+    check_model("model", model, "fm.VelocityMLP()")
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be the fm.Recipe the model was trained with (e.g. checkpoint.recipe), "
+                        f"got {type(recipe).__name__}")
+    t_eps = check_number("t_eps", t_eps)
+    if not 0 < t_eps < 0.5:
+        raise ValueError(f"t_eps must lie in (0, 0.5), got {t_eps}")
+    entry = PREDICTIONS[recipe.prediction]
+    if recipe.prediction == "velocity":
+        return model
+    interpolant = recipe.make_interpolant()
+
+    def velocity(x: torch.Tensor, t: Any, *label: Any) -> torch.Tensor:
+        s = entry.usable_time(time_column(t, x), t_eps)  # x itself is checked by the network
+        answer = model(x, s, *label)
+        return entry.to_velocity(interpolant.raw_coefficients(s.to(answer.dtype)), x.to(answer.dtype), answer)
+
+    velocity.__doc__ = f"v(x, t) of a network that predicts the {recipe.prediction} on the {interpolant.name} path"
+    return velocity

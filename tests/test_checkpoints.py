@@ -172,6 +172,28 @@ def test_snapshots_are_checked_at_save_time(tmp_path, snapshots, error, word):
 
 
 CKPT = "notebooks/checkpoints/velocity_mlp.pt"
+def test_a_checkpoint_records_its_prediction_and_hands_out_a_velocity_field(tmp_path):
+    recipe = fm.DEFAULT_RECIPE.replace(prediction="noise", **{k: v for k, v in SMALL.items() if k != "progress"})
+    ckpt = fm.load_or_train(tmp_path / "noise.pt", recipe, config=dict(hidden=32, n_layers=2), progress=False)
+    assert ckpt.recipe.prediction == "noise" and ckpt.meta["recipe"]["prediction"] == "noise"
+    x = torch.randn(5, 2)
+    assert torch.allclose(ckpt.velocity(x, 0.5), fm.as_velocity(ckpt.model, recipe)(x, 0.5))
+    assert not torch.allclose(ckpt.velocity(x, 0.5), ckpt.model(x, 0.5))
+    plain = fm.save_checkpoint(tmp_path / "v.pt", _small_model(), recipe=fm.DEFAULT_RECIPE)
+    loaded = fm.load_checkpoint(plain)
+    assert loaded.velocity is loaded.model
+    mean = fm.save_checkpoint(tmp_path / "mf.pt", fm.MeanFlowMLP(hidden=8, n_layers=1), recipe=fm.MEANFLOW_RECIPE)
+    raises_here(lambda: fm.load_checkpoint(mean).velocity, ValueError, "velocity field")
+
+
+def test_a_checkpoint_written_before_predictions_predicts_the_velocity(tmp_path):
+    stored = fm.DEFAULT_RECIPE.to_dict()
+    del stored["prediction"]
+    path = fm.save_checkpoint(tmp_path / "old.pt", _small_model(), meta={"recipe": stored})
+    loaded = fm.load_checkpoint(path)
+    assert loaded.recipe == fm.DEFAULT_RECIPE and loaded.velocity is loaded.model
+
+
 BAD = {
     "Checkpoint": (lambda: fm.load_checkpoint(CKPT).model_at(7), ValueError, "iteration"),
     "load_checkpoint": (lambda: fm.load_checkpoint(3), TypeError, "path"),

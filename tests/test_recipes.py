@@ -123,6 +123,10 @@ def _trainers():
     runs.update({f"train coupling {c}": flow(coupling=c, target="conditional", pairs=pairs if fm.COUPLINGS[c].needs_pairs
                                               else None) for c in fm.COUPLINGS})
     runs["train trig"] = flow(interpolant="trig")
+    for p in fm.PREDICTIONS:
+        runs[f"train prediction {p}"] = flow(prediction=p)
+        runs[f"train prediction {p} conditional"] = flow(prediction=p, target="conditional")
+        runs[f"train prediction {p} exact"] = flow(prediction=p, target="exact", interpolant="trig")
     runs["train float64"] = lambda n: fm.train(fm.VelocityMLP(hidden=8, n_layers=1).double(), n_iterations=n, **small)
     runs["reflow"] = lambda n: fm.reflow(fm.VelocityMLP(hidden=8, n_layers=1), n_pairs=32, n_steps=2, n_iterations=n,
                                          **small)
@@ -191,7 +195,7 @@ def test_every_named_recipe_round_trips_through_plain_values(name):
 
 def test_older_stored_recipes_load_with_the_values_those_runs_had():
     stored = fm.DEFAULT_RECIPE.to_dict()
-    del stored["coupling"], stored["ot_block"], stored["label_dropout"], stored["kind"]
+    del stored["coupling"], stored["ot_block"], stored["label_dropout"], stored["kind"], stored["prediction"]
     assert fm.Recipe.from_dict(stored) == fm.DEFAULT_RECIPE
     old_mean = {k: v for k, v in fm.INDEPENDENT_MEANFLOW_RECIPE.to_dict().items()
                 if k not in ("kind", "lr_schedule", "interpolant", "grid_size", "scale", "coupling", "ot_block")}
@@ -206,6 +210,14 @@ def test_a_schedule_of_your_own_is_kept_and_named_by_its_class():
         fm.Recipe.from_dict(recipe.to_dict())
 
 
+def test_a_recipe_records_its_prediction_and_older_ones_predict_the_velocity():
+    assert fm.DEFAULT_RECIPE.prediction == "velocity" and fm.Recipe.PREDICTIONS == tuple(fm.PREDICTIONS)
+    noise = fm.DEFAULT_RECIPE.replace(prediction="noise")
+    assert noise.to_dict()["prediction"] == "noise" and fm.Recipe.from_dict(noise.to_dict()) == noise
+    for p in ("velocity", "noise", "data"):  # these views hold for any coupling
+        assert fm.OT_RECIPE.replace(prediction=p).prediction == p
+
+
 def test_ot_recipe_refuses_the_minibatch_target():
     assert fm.OT_RECIPE.coupling == "ot" and fm.OT_RECIPE.target == "conditional"
     with pytest.raises(ValueError, match="minibatch"):
@@ -218,6 +230,8 @@ BAD = {
     "Recipe": (lambda: fm.Recipe(lr_schedule="step"), ValueError, "lr_schedule"),
     "Recipe label_dropout": (lambda: fm.Recipe(label_dropout=1.0), ValueError, "label_dropout"),
     "Recipe exact and labels": (lambda: fm.Recipe(target="exact", label_dropout=0.1), ValueError, "target"),
+    "Recipe prediction": (lambda: fm.Recipe(prediction="epsilon"), ValueError, "prediction"),
+    "Recipe score and ot": (lambda: fm.OT_RECIPE.replace(prediction="score"), ValueError, "prediction"),
     "Recipe interpolant class": (lambda: fm.Recipe(interpolant=fm.TrigInterpolant), TypeError, "interpolant"),
     "MeanFlowRecipe": (lambda: fm.MeanFlowRecipe(equal_fraction=1.5), ValueError, "equal_fraction"),
     "MeanFlowRecipe target": (lambda: fm.MEANFLOW_RECIPE.replace(target="oracle"), ValueError, "target"),

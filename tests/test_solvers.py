@@ -5,6 +5,7 @@ import torch
 
 import fmhelpers as fm
 from badinput import GOOD, points_test, raises_here, table_test
+from schedules import Quadratic
 
 ORDERS = {"euler": 1, "midpoint": 2, "heun": 2, "rk4": 4}
 
@@ -113,7 +114,50 @@ def test_float64_points_through_a_float32_model(solver, gen):
     assert torch.allclose(out64.float(), fm.SOLVERS[solver](model, x_0, 3), atol=1e-5)
 
 
+def test_ddim_is_euler_on_the_linear_path(gen):
+    """DDIM's update x_s = alpha_s e + beta_s m (e, m the noise and data views of the field at (x, t)) is
+    x_t + (s - t) v on the linear path: the same points as Euler to 1e-10 with the exact field."""
+    x_0 = torch.randn(500, 2, generator=gen, dtype=torch.float64)
+    for n_steps in (1, 4, 25):
+        a = fm.ddim(fm.marginal_velocity, x_0, n_steps, return_trajectory=True)
+        b = fm.euler(fm.marginal_velocity, x_0, n_steps, return_trajectory=True)
+        assert a.shape == b.shape and (a - b).abs().max() < 1e-10, n_steps
+
+
+def test_ddim_is_exact_when_noise_and_data_stay_put(gen):
+    """For a target that is one point mu, the exact field keeps e = x_0 and m = mu along each path, so
+    DDIM lands on mu in any number of steps (Euler does not, off the linear path)."""
+    mu = torch.tensor([[0.7, -1.2]], dtype=torch.float64)
+    path = fm.TrigInterpolant()
+
+    def v(x, t):
+        c = path.coefficients(t)
+        return c.velocity(x, mu.expand_as(x)) if bool((c.alpha_t > 0).all()) else mu.expand_as(x)
+
+    x_0 = torch.randn(50, 2, generator=gen, dtype=torch.float64)
+    for n in (1, 3, 10):
+        assert (fm.ddim(v, x_0, n, interpolant=path) - mu).abs().max() < 1e-12, n
+    assert (fm.euler(v, x_0, 3) - mu).abs().max() > 1e-2
+    # a path that stands still at t = 0 (D = 0 there) has no noise or data in its velocity: NaN, as documented
+    assert torch.isnan(fm.ddim(lambda x, t: torch.zeros_like(x), x_0, 2, interpolant=Quadratic())).all()
+
+
+def test_ddim_on_the_trig_path_is_another_consistent_sampler(gen):
+    """On the trig path DDIM is not Euler, but both converge to the flow's end point."""
+    path = fm.TrigInterpolant()
+    v = lambda x, t: fm.marginal_velocity(x, t, interpolant=path)
+    x_0 = torch.randn(300, 2, generator=gen, dtype=torch.float64)
+    reference = fm.rk4(v, x_0, 400)
+    ddim = {n: (fm.ddim(v, x_0, n, interpolant=path) - reference).norm(dim=1).mean().item() for n in (10, 100)}
+    euler = (fm.euler(v, x_0, 10) - reference).norm(dim=1).mean().item()
+    assert (fm.ddim(v, x_0, 10, interpolant=path) - fm.euler(v, x_0, 10)).abs().max() > 1e-3
+    assert ddim[100] < ddim[10] and ddim[100] < 0.05 and euler > 0
+
+
 BAD = {
+    "ddim": (lambda: fm.ddim(fm.marginal_velocity, GOOD, 0), ValueError, "n_steps"),
+    "ddim interpolant": (lambda: fm.ddim(fm.marginal_velocity, GOOD, 2, interpolant="trig"), TypeError, "interpolant"),
+    "ddim field": (lambda: fm.ddim(lambda x, t: x[:, :1], GOOD, 2), ValueError, "velocity"),
     "euler": (lambda: fm.euler(fm.marginal_velocity, GOOD, 0), ValueError, "n_steps"),
     "euler field arguments": (lambda: fm.euler(lambda x: x, GOOD, 2), TypeError, "velocity"),  # Python's own TypeError
     "integrate n_steps": (lambda: fm.integrate("euler", lambda y, t, w: y, GOOD, 0, 0.0, 1.0), ValueError,
@@ -126,4 +170,5 @@ BAD = {
     "integrate": (lambda: fm.integrate("rk5", lambda y, t, w: y, GOOD, 2, 0.0, 1.0), ValueError, "method"),
 }
 test_bad_input = table_test(BAD)
-test_bad_points = points_test({name: (lambda bad, f=f: f(fm.marginal_velocity, bad, 2)) for name, f in fm.SOLVERS.items()})
+test_bad_points = points_test({**{name: (lambda bad, f=f: f(fm.marginal_velocity, bad, 2)) for name, f in fm.SOLVERS.items()},
+                               "ddim": lambda bad: fm.ddim(fm.marginal_velocity, bad, 2)})

@@ -67,6 +67,48 @@ def test_every_target_gives_its_own_goal():
     assert torch.allclose(goals["exact"], fm.marginal_velocity(path.interpolate(x_0, x_1, t), t))
 
 
+@pytest.mark.parametrize("path", [fm.LinearInterpolant(), fm.TrigInterpolant()], ids=["linear", "trig"])
+def test_every_prediction_gives_its_own_goal_for_every_target(path):
+    """The same batch through each target x each entry of PREDICTIONS: the conditional goal is the pair's
+    own x_0, x_1 or -x_0 (the score's loss compares alpha_t s_theta), the other targets' goals are their
+    velocity estimate in that view; every pair of predictions gives different goals."""
+    from fmhelpers.targets import TARGETS, point_and_goal
+
+    g = torch.Generator().manual_seed(22)
+    x_0, x_1 = fm.sample_gaussian(64, generator=g).double(), fm.sample_checkerboard(64, generator=g).double()
+    t = 0.05 + 0.9 * torch.rand(64, 1, generator=g, dtype=torch.float64)
+    c = path.coefficients(t)
+    for target in TARGETS:
+        goals = {p: point_and_goal(x_0, x_1, c, target, t=t, interpolant=path, prediction=p)[1] for p in fm.PREDICTIONS}
+        x_t, v = point_and_goal(x_0, x_1, c, target, t=t, interpolant=path)
+        assert torch.equal(goals["velocity"], v)
+        assert torch.allclose(goals["noise"], path.convert(x_t, v, t, source="velocity", target="noise"), atol=1e-9)
+        assert torch.allclose(goals["data"], path.convert(x_t, v, t, source="velocity", target="data"), atol=1e-9)
+        assert torch.allclose(goals["score"], c.alpha_t * path.convert(x_t, v, t, source="velocity", target="score"),
+                              atol=1e-9)
+        names = sorted(goals)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                assert not torch.allclose(goals[a], goals[b]), (target, a, b)
+    conditional = {p: point_and_goal(x_0, x_1, c, "conditional", prediction=p)[1] for p in fm.PREDICTIONS}
+    assert torch.equal(conditional["noise"], x_0) and torch.equal(conditional["data"], x_1)
+    assert torch.equal(conditional["score"], -x_0)
+
+
+def test_the_loss_of_each_exact_view_is_its_floor():
+    """cfm_loss with each prediction, for the exact field in that view: lower than for the same view
+    shrunk by 10 %, so each loss is minimised where its entry says."""
+    g = torch.Generator().manual_seed(23)
+    n, path = 20_000, fm.TrigInterpolant()
+    x_0, x_1 = fm.sample_gaussian(n, generator=g).double(), fm.sample_checkerboard(n, generator=g).double()
+    t = (0.02 + 0.96 * torch.rand(n, 1, generator=g)).double()
+    for p in fm.PREDICTIONS:
+        exact = lambda x, s: path.convert(x, fm.marginal_velocity(x, s, interpolant=path), s, source="velocity", target=p)
+        best = fm.cfm_loss(exact, x_0, x_1, t, interpolant=path, prediction=p).item()
+        worse = fm.cfm_loss(lambda x, s: 0.9 * exact(x, s), x_0, x_1, t, interpolant=path, prediction=p).item()
+        assert best < worse, p
+
+
 def test_every_interval_law_draws_its_own_times():
     from fmhelpers.targets import INTERVALS
 
@@ -252,6 +294,8 @@ def test_the_flow_of_the_empirical_field_ends_on_the_data():
 
 
 BAD = {
+    "cfm_loss prediction": (lambda: fm.cfm_loss(fm.marginal_velocity, GOOD, GOOD, 0.5, prediction="eps"), ValueError,
+                            "prediction"),
     "minibatch_weights": (lambda: fm.minibatch_weights(EMPTY, EMPTY, 0.5), ValueError, "x_0"),
     "minibatch_weights shapes": (lambda: fm.minibatch_weights(GOOD, torch.zeros(3, 2), 0.5), ValueError, "x_0 and x_1"),
     "empirical_velocity": (lambda: fm.empirical_velocity(GOOD, 0.5, torch.zeros(4, 3)), ValueError, "data"),
