@@ -188,6 +188,7 @@ def test_more_jumps_land_on_the_board_and_seeds_repeat(source):
     assert fm.black_share(many, 8) > 0.95 > fm.black_share(few, 8) + 0.1
     assert fm.grid_tv(many, 8) < fm.grid_tv(few, 8)
     assert torch.equal(many, run(32, 0)) and not torch.equal(many, run(32, 1))
+    assert (many < 8).all()  # with kappa_t = t the last step has h / (1 - t) = 1: nothing stays masked
 
 
 def test_the_sampler_takes_a_start_and_the_noise_floor_is_what_exact_samples_give(gen):
@@ -299,6 +300,7 @@ BAD = {
                           ValueError, "rate"),
     "jump_sample n_steps": (lambda: fm.jump_sample(EXACT8, 10, 0, V=8), ValueError, "n_steps"),
     "jump_sample callable": (lambda: fm.jump_sample(GOOD_RATE, 10, 2, V=8), TypeError, "rate"),
+    "jump_sample start rows": (lambda: fm.jump_sample(EXACT8, 3, 2, V=8, start=TOK), ValueError, "start"),
     "jump_sample start": (lambda: fm.jump_sample(EXACT8, 2, 2, V=8, source="uniform", start=MASKED),
                           ValueError, "start"),
     "model_rate": (lambda: fm.model_rate(fm.VelocityMLP()), TypeError, "model"),
