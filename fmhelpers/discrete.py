@@ -14,8 +14,10 @@ enough (1,089 at V = 32) to enumerate every law, posterior and rate exactly.
                 the chain that carries pi_t (`rate_from_posterior`, `exact_rate`), its generator on
                 all states (`all_states`, `generator_matrix`) and the Kolmogorov forward equation
                 (`forward_equation_terms`)
-    sampling    Euler jumps of the chain driven by any rate (`jump_sample`, `model_rate`)
-    scores      `black_share`, `grid_tv` (exact: pi_1 is known on the grid), `tv_noise_floor`
+    sampling    Euler jumps of the chain driven by any rate (`jump_sample`, `model_rate`), and the
+                exact law of those samples (`jump_law`)
+    scores      `black_share`, `grid_tv` (exact: pi_1 is known on the grid), `tv_noise_floor`,
+                `law_tv` (of a law, e.g. `jump_law`'s: no sampling noise at all)
     learning    `discrete_loss` (cross-entropy on (x_t, x_1)) and `train_discrete`, on `fm.fit`
 
 Tokens are int64 tensors of shape (n, 2); times a float or a tensor (n,) / (n, 1) in [0, 1]. A
@@ -539,13 +541,18 @@ def forward_equation_terms(t: Any, *, source: str = "mask", schedule: str = "lin
 
 
 # ---- 4. the jump sampler ---------------------------------------------------------------------------
+def _step_probs(x: torch.Tensor, rate: torch.Tensor, h: float) -> torch.Tensor:
+    """The law of each coordinate's next token, (n, 2, S): delta(., x^i) + h u(. | x), clamped at 0
+    and renormalised (the clamp acts only when h times the rate of leaving exceeds 1)."""
+    probs = (h * rate).scatter_add(2, x[:, :, None], torch.ones_like(rate[:, :, :1])).clamp(min=0)
+    return probs / probs.sum(dim=2, keepdim=True)
+
+
 def raw_jump_step(x: torch.Tensor, rate: torch.Tensor, h: float, generator: Any) -> torch.Tensor:
     """One Euler step of the chain, no checks: each coordinate draws its next token from
-    delta(., x^i) + h u(. | x), clamped at 0 and renormalised (the clamp acts only when h times the
-    rate of leaving exceeds 1). The draw inverts the cumulative sum with one uniform per coordinate
-    (exact, and several times faster than torch.multinomial on the CPU)."""
-    probs = (h * rate).scatter_add(2, x[:, :, None], torch.ones_like(rate[:, :, :1])).clamp(min=0)
-    cdf = probs.cumsum(dim=2)
+    `_step_probs`, by inverting the cumulative sum with one uniform per coordinate (exact, and
+    several times faster than torch.multinomial on the CPU)."""
+    cdf = _step_probs(x, rate, h).cumsum(dim=2)
     u = (1 - torch.rand(x.shape + (1,), generator=generator, dtype=cdf.dtype)).to(cdf.device) * cdf[:, :, -1:]
     return (cdf < u).sum(dim=2).clamp(max=rate.shape[2] - 1)
 
@@ -596,6 +603,53 @@ def jump_sample(rate: RateFunction, n: int, n_steps: int, *, source: str = "mask
 def raw_sample_source(n: int, source: str, V: int, generator: Any) -> torch.Tensor:
     """`sample_source`'s core, no checks."""
     return SOURCES[source].draw(n, V, generator)
+
+
+def jump_law(rate: RateFunction, n_steps: int, *, source: str = "mask", V: int = 32) -> torch.Tensor:
+    """The exact law of `jump_sample`'s output, by propagating a law over all S^2 states instead of
+    drawing samples: no sampling noise, so its TV to pi_1 is the sampler's error itself.
+
+    One step moves the law p to p K with K(x, (a', b')) = P_1(a' | x) P_2(b' | x), the two coordinates'
+    next-token laws delta(., x^i) + h u(. | x) at state x (both may jump in one step; the chain's
+    generator moves one at a time, which is where Euler's error of order h comes from).
+
+    Args:
+        rate: a rate function, as for `jump_sample`; called on all S^2 states at each step.
+        n_steps: T >= 1.
+
+    Returns:
+        float64 (S, S), the law at t = 1 (the last row and column are the mask token's, with that source).
+    """
+    check_callable("rate", rate, "rate(x_t, t)")
+    n_steps = check_count("n_steps", n_steps, minimum=1)
+    _check_source(source)
+    V = check_count("V", V, minimum=2)
+    S = n_tokens(source, V)
+    states = raw_all_states(S)
+    p0 = SOURCES[source].probs(V)
+    law = (p0[:, None] * p0[None, :]).reshape(1, -1)
+    h = 1.0 / n_steps
+    for k in range(n_steps):
+        u = rate(states, torch.full((S * S, 1), k * h, dtype=torch.float64))
+        if k == 0:
+            check_rate("rate", u, states, S, " (the rate function's answer at t = 0)")
+        probs = _step_probs(states, u.to(torch.float64), h)
+        law = law @ (probs[:, 0, :, None] * probs[:, 1, None, :]).reshape(S * S, S * S)
+    return law.reshape(S, S)
+
+
+def law_tv(law: torch.Tensor, V: int = 32, *, board: Board = BOARD) -> float:
+    """Total variation between a law over the states, (V, V) or (V + 1, V + 1) with the mask token
+    last (e.g. `jump_law`), and pi_1 on the grid: 1/2 sum of |law - pi_1|."""
+    V, board = _check_grid(V, board)
+    if not isinstance(law, torch.Tensor) or law.shape not in ((V, V), (V + 1, V + 1)):
+        raise ValueError(f"law must be a tensor of shape ({V}, {V}) or ({V + 1}, {V + 1}), got "
+                         f"{tuple(law.shape) if isinstance(law, torch.Tensor) else type(law).__name__}")
+    if not law.is_floating_point() or bool((law < 0).any()) or abs(law.sum().item() - 1) > 1e-6:
+        raise ValueError("law must hold probabilities: >= 0, summing to 1")
+    target = torch.zeros_like(law, dtype=torch.float64)
+    target[:V, :V] = raw_grid_law(V, board)
+    return 0.5 * (law.to(torch.float64) - target).abs().sum().item()
 
 
 def model_rate(model: nn.Module, *, source: str = "mask", schedule: str = "linear") -> RateFunction:

@@ -191,6 +191,28 @@ def test_more_jumps_land_on_the_board_and_seeds_repeat(source):
     assert (many < 8).all()  # with kappa_t = t the last step has h / (1 - t) = 1: nothing stays masked
 
 
+@pytest.mark.parametrize("source, schedule", CASES)
+def test_the_exact_law_of_the_jumps_matches_monte_carlo(gen, source, schedule):
+    S = 8 + (source == "mask")
+    rate = _exact(source, schedule)
+    law = fm.jump_law(rate, 3, source=source, V=8)
+    assert abs(law.sum().item() - 1) < 1e-12 and law.min() >= 0
+    x = fm.jump_sample(rate, 100_000, 3, source=source, V=8, generator=gen)
+    assert (_empirical(x, S) - law).abs().sum().item() / 2 < 0.02
+    assert abs(fm.grid_tv(x, 8) - fm.law_tv(law, 8)) < 0.02
+
+
+def test_the_exact_law_of_one_jump_is_the_product_of_the_marginals_and_more_jumps_approach_pi_1():
+    law = fm.grid_law(8)
+    product = law.sum(dim=1)[:, None] * law.sum(dim=0)[None, :]
+    for source in ("mask", "uniform"):
+        one = fm.jump_law(_exact(source), 1, source=source, V=8)
+        assert (one[:8, :8] - product).abs().max() < 1e-12
+        tvs = [fm.law_tv(fm.jump_law(_exact(source), T, source=source, V=8), 8) for T in (1, 4, 16, 64)]
+        assert tvs == sorted(tvs, reverse=True) and tvs[-1] < 0.05
+    assert fm.law_tv(law, 8) == 0 and abs(fm.law_tv(fm.path_law(0.0, V=8), 8) - 1) < 1e-12
+
+
 def test_the_sampler_takes_a_start_and_the_noise_floor_is_what_exact_samples_give(gen):
     start = fm.sample_grid(50, 8, generator=gen)
     assert fm.jump_sample(lambda x, t: torch.zeros(len(x), 2, 9, dtype=torch.float64), 50, 3, V=8,
@@ -303,6 +325,10 @@ BAD = {
     "jump_sample start rows": (lambda: fm.jump_sample(EXACT8, 3, 2, V=8, start=TOK), ValueError, "start"),
     "jump_sample start": (lambda: fm.jump_sample(EXACT8, 2, 2, V=8, source="uniform", start=MASKED),
                           ValueError, "start"),
+    "jump_law": (lambda: fm.jump_law(lambda x, t: EXACT8(x, t) + 1.0, 2, V=8), ValueError, "rate"),
+    "jump_law n_steps": (lambda: fm.jump_law(EXACT8, 1.5, V=8), TypeError, "n_steps"),
+    "law_tv": (lambda: fm.law_tv(torch.ones(8, 8), 8), ValueError, "law"),
+    "law_tv shape": (lambda: fm.law_tv(fm.grid_law(8), 16), ValueError, "law"),
     "model_rate": (lambda: fm.model_rate(fm.VelocityMLP()), TypeError, "model"),
     "model_rate source": (lambda: fm.model_rate(NET, source="normal"), ValueError, "source"),
     "black_share": (lambda: fm.black_share(OUT, 8), ValueError, "tokens"),
