@@ -105,6 +105,7 @@ from .discrete import (
     black_share,
     discrete_loss,
     exact_rate,
+    factorisation_gap,
     forward_equation_terms,
     generator_matrix,
     grid_law,

@@ -11,7 +11,8 @@ enough (1,089 at V = 32) to enumerate every law, posterior and rate exactly.
     path        the factorised mixture path: each coordinate of x_t is x_1's with probability
                 kappa_t, the source's otherwise (`KAPPA_SCHEDULES`, `sample_path`, `path_law`)
     posterior   p(x_1 | x_t) by enumeration (`joint_posterior`, `posterior_marginals`), the rate of
-                the chain that carries pi_t (`rate_from_posterior`, `exact_rate`), its generator on
+                the chain that carries pi_t (`rate_from_posterior`, `exact_rate`), the joint's distance
+                to the product of its marginals (`factorisation_gap`), the generator on
                 all states (`all_states`, `generator_matrix`) and the Kolmogorov forward equation
                 (`forward_equation_terms`)
     sampling    Euler jumps of the chain driven by any rate (`jump_sample`, `model_rate`), and the
@@ -370,6 +371,21 @@ def posterior_marginals(x_t: torch.Tensor, t: Any, *, source: str = "mask", sche
     """
     x_t, t, V, law = _path_arguments(x_t, t, source, schedule, V, board)
     return raw_posterior_marginals(x_t, t, source, schedule, V, law)
+
+
+def factorisation_gap(x_t: torch.Tensor, t: Any, *, source: str = "mask", schedule: str = "linear", V: int = 32,
+                      board: Board = BOARD) -> torch.Tensor:
+    """What a factorised network cannot learn: the total variation between the joint posterior
+    p(x_1 | x_t) and the product of its two marginals, per state (0 where the coordinates of x_1
+    are independent given x_t, e.g. once one of them is unmasked).
+
+    Returns:
+        float64 (n,), each in [0, 1].
+    """
+    x_t, t, V, law = _path_arguments(x_t, t, source, schedule, V, board)
+    joint = raw_joint_posterior(x_t, t, source, schedule, V, law)
+    product = joint.sum(dim=2)[:, :, None] * joint.sum(dim=1)[:, None, :]
+    return 0.5 * (joint - product).abs().sum(dim=(1, 2))
 
 
 def raw_rate(marginals: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, source: str, schedule: str) -> torch.Tensor:

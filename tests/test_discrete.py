@@ -120,6 +120,16 @@ def test_with_the_mask_an_unmasked_coordinate_is_certain_and_the_rest_does_not_d
     assert (early - late).abs().max() < 1e-15
 
 
+def test_the_factorisation_gap_is_zero_where_a_coordinate_is_known_and_not_elsewhere():
+    x_t = torch.tensor([[3, 8], [8, 5], [8, 8]])
+    gap = fm.factorisation_gap(x_t, 0.5, V=8)
+    assert gap[:2].abs().max() < 1e-15  # one coordinate unmasked: the other's posterior is all that is left
+    assert gap[2] > 0.2  # all masked: the joint is pi_1 itself, whose coordinates are far from independent
+    law = fm.grid_law(8)
+    expected = 0.5 * (law - law.sum(dim=1)[:, None] * law.sum(dim=0)[None, :]).abs().sum()
+    assert abs(gap[2] - expected) < 1e-12
+
+
 @pytest.mark.parametrize("source, schedule", CASES)
 def test_the_rate_rows_sum_to_zero_and_are_nonnegative_off_the_diagonal(source, schedule):
     states = fm.all_states(source=source, V=8)
@@ -303,6 +313,7 @@ BAD = {
     "joint_posterior range": (lambda: fm.joint_posterior(OUT, 0.5, V=8), ValueError, "x_t"),
     "posterior_marginals": (lambda: fm.posterior_marginals(TOK, torch.zeros(3), V=8), ValueError, "t"),
     "posterior_marginals V": (lambda: fm.posterior_marginals(TOK, 0.5, V=7), ValueError, "V"),
+    "factorisation_gap": (lambda: fm.factorisation_gap(MASKED, 0.5, source="uniform", V=8), ValueError, "x_t"),
     "rate_from_posterior": (lambda: fm.rate_from_posterior(MARG * 2, TOK, 0.5), ValueError, "marginals"),
     "rate_from_posterior t": (lambda: fm.rate_from_posterior(MARG, TOK, 1.0), ValueError, "t"),
     "rate_from_posterior mask": (lambda: fm.rate_from_posterior(MARG, MASKED, 0.5, source="uniform"),
