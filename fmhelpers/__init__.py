@@ -14,6 +14,7 @@ The modules, from the ground up (an import only goes down this list; tests/test_
     recipes        every choice of a training run, and the named recipes
     training       the one training loop (fit) and the flow trainer (train)
     reflow, meanflow, likelihood, guidance  methods built on the above
+    discrete       discrete flow matching on the gridded board: exact law, posterior, rate, jumps
     digits         real data in 64 dimensions: the 8x8 digits and their judge
     metrics, plotting, widgets, checkpoints, exercises   tools that look at results
 
@@ -52,7 +53,7 @@ from .marginal import (
     marginal_velocity,
 )
 from .solvers import SOLVERS, ddim, euler, heun, integrate, midpoint, rk4
-from .models import MODELS, ClassifierMLP, ConditionalMLP, MeanFlowMLP, VelocityMLP, build_model
+from .models import MODELS, ClassifierMLP, ConditionalMLP, DiscreteMLP, MeanFlowMLP, VelocityMLP, build_model
 from .targets import (
     TARGETS,
     TIME_SAMPLINGS,
@@ -67,6 +68,7 @@ from .recipes import (
     CONDITIONAL_TARGET_RECIPE,
     DEFAULT_RECIPE,
     DIGITS_INDEPENDENT_RECIPE,
+    DISCRETE_RECIPE,
     DIGITS_OT_RECIPE,
     DIGITS_RECIPE,
     GUIDANCE_RECIPE,
@@ -78,6 +80,7 @@ from .recipes import (
     RECIPES,
     REFLOW_RECIPE,
     WRITEUP_RECIPE,
+    DiscreteRecipe,
     MeanFlowRecipe,
     Optimiser,
     Recipe,
@@ -101,6 +104,34 @@ from .likelihood import (
     log_likelihood,
     sample_sde,
     score_from_velocity,
+)
+from .discrete import (
+    KAPPA_SCHEDULES,
+    SOURCES,
+    all_states,
+    black_share,
+    discrete_loss,
+    exact_rate,
+    factorisation_gap,
+    forward_equation_terms,
+    generator_matrix,
+    grid_law,
+    grid_tv,
+    joint_posterior,
+    jump_law,
+    jump_sample,
+    law_tv,
+    model_rate,
+    path_law,
+    points_to_tokens,
+    posterior_marginals,
+    rate_from_posterior,
+    sample_grid,
+    sample_path,
+    sample_source,
+    tokens_to_points,
+    train_discrete,
+    tv_noise_floor,
 )
 from .digits import judge_accuracy, load_digits, matching_rows, train_judge
 from .guidance import (

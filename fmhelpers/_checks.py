@@ -295,3 +295,17 @@ def as_field(velocity: Any, name: str = "velocity") -> Callable[[torch.Tensor, t
         return v.to(x.device, x.dtype) if isinstance(v, torch.Tensor) else v
 
     return on_its_device
+
+
+def check_tokens(name: str, x: Any, count: int, *, span: str, dim: int = 2) -> torch.Tensor:
+    """Tokens: an integer tensor of shape (n, dim) with every value in 0..count - 1 (`span` says
+    what those are, for the message), returned as int64."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be an integer torch.Tensor of shape (n, {dim}) (tokens), got {type(x).__name__}")
+    if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer tokens, got {x.dtype}")
+    if x.dim() != 2 or x.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (n, {dim}), one token per coordinate, got {tuple(x.shape)}")
+    if x.numel() and (int(x.min()) < 0 or int(x.max()) >= count):
+        raise ValueError(f"{name} must lie in 0..{count - 1} ({span}), got values from {int(x.min())} to {int(x.max())}")
+    return x.long()

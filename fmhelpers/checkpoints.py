@@ -26,10 +26,12 @@ from torch import nn
 
 from ._checks import check_count, check_flag, resolve_device
 from .digits import train_judge
+from .discrete import train_discrete
 from .meanflow import fit_one_step, train_meanflow
 from .models import MODELS, build_model, model_kind
 from .recipes import (
     DEFAULT_RECIPE,
+    DISCRETE_RECIPE,
     GUIDANCE_RECIPE,
     JUDGE_RECIPE,
     MEANFLOW_RECIPE,
@@ -257,6 +259,11 @@ def _train_judge(network, recipe, data, pairs, snapshot_every, progress, device)
     return train_judge(data[0], data[1], recipe, model=network, progress=progress)
 
 
+def _train_discrete(network, recipe, data, pairs, snapshot_every, progress, device) -> TrainResult:
+    _refuse(data=data, pairs=pairs)
+    return train_discrete(network, recipe, snapshot_every=snapshot_every, progress=progress, device=device)
+
+
 def _refuse(**given: Any) -> None:
     for name, value in given.items():
         if value is not None:
@@ -271,9 +278,10 @@ TRAINERS: dict[tuple[str, str], Callable[..., TrainResult]] = {
     ("mean_flow", "mean_flow"): _train_mean_flow,
     ("mean_flow", "optimiser"): _fit_one_step,
     ("classifier", "optimiser"): _train_judge,
+    ("discrete", "discrete"): _train_discrete,
 }
 _DEFAULTS = {"velocity": DEFAULT_RECIPE, "conditional": GUIDANCE_RECIPE, "mean_flow": MEANFLOW_RECIPE,
-             "classifier": JUDGE_RECIPE}
+             "classifier": JUDGE_RECIPE, "discrete": DISCRETE_RECIPE}
 
 
 def load_or_train(
@@ -297,13 +305,15 @@ def load_or_train(
     The trainer is `TRAINERS[(model, recipe.kind)]`: a "velocity" or "conditional" network with an
     `fm.Recipe` (`fm.train`), a "mean_flow" network with an `fm.MeanFlowRecipe` (`fm.train_meanflow`)
     or with an `fm.Optimiser` and `pairs` (`fm.fit_one_step`), a "classifier" with an `fm.Optimiser`
-    and data=(points, labels) (`fm.train_judge`). A checkpoint whose recipe or network differs from
+    and data=(points, labels) (`fm.train_judge`), a "discrete" network with an `fm.DiscreteRecipe`
+    (`fm.train_discrete`). A checkpoint whose recipe or network differs from
     the one asked for is not used: the model is trained again (and the reason printed).
 
     Args:
         path: the checkpoint file.
         recipe: the recipe (default: `fm.DEFAULT_RECIPE` for "velocity", `fm.GUIDANCE_RECIPE` for
-            "conditional", `fm.MEANFLOW_RECIPE` for "mean_flow", `fm.JUDGE_RECIPE` for "classifier"),
+            "conditional", `fm.MEANFLOW_RECIPE` for "mean_flow", `fm.JUDGE_RECIPE` for "classifier",
+            `fm.DISCRETE_RECIPE` for "discrete"),
             with `changes` applied (any of its fields).
         model: a kind of `fm.MODELS`; `config` its arguments (default: the network's own defaults).
         data, pairs: what the trainer learns from (a data set; given pairs, e.g. `fm.flow_pairs`).

@@ -4,6 +4,8 @@
 - `MeanFlowMLP`, u_theta(x, t, s): the same MLP on [x, t, s - t], an average velocity (notebook 08).
 - `ConditionalMLP`, v_theta(x, t, c): the MLP on [x, t, embedding of the label c], with one extra
   "no label" class, so one network gives the conditional and the unconditional field (notebooks 10, 11).
+- `DiscreteMLP`: per-coordinate logits over V token values from the tokens of a state and t, a
+  factorised denoiser for discrete flow matching on the gridded board (fmhelpers.discrete).
 - `ClassifierMLP`: logits of a label given a point, and the hidden features a Frechet distance
   compares (the judge of generated digits, notebook 11).
 
@@ -22,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_count, check_indices, check_points, check_seed, time_column
+from ._checks import check_count, check_indices, check_points, check_seed, check_time, check_tokens, time_column
 
 ACTIVATIONS = {"gelu": nn.GELU, "silu": nn.SiLU, "relu": nn.ReLU}
 
@@ -226,6 +228,54 @@ class ConditionalMLP(_Network):
         return self.net(torch.cat([x, t, self.embed(c).to(x.dtype)], dim=1))
 
 
+class DiscreteMLP(_Network):
+    """Logits of p(x_1^i = v | x_t, t) for each coordinate i of a state of two tokens: a factorised
+    network (it predicts each coordinate's law, not their joint).
+
+    Each coordinate's token (0..V, where V is the mask token) has a learned embedding of its own
+    (one table, 2 (V + 1) rows); the MLP reads [e_1(x_t^1), e_2(x_t^2), t] and returns 2 V logits.
+
+    Args:
+        V: the number of token values per coordinate (the mask token V is extra).
+        hidden, n_layers, activation: as `VelocityMLP`.
+        embed_dim: the size of each token embedding.
+        seed: seed for the initial weights (None: the global torch RNG).
+    """
+
+    kind = "discrete"
+
+    def __init__(self, V: int = 32, hidden: int = 128, n_layers: int = 2, embed_dim: int = 16,
+                 activation: str = "gelu", seed: int | None = 0) -> None:
+        super().__init__()
+        seed = _seed(seed)
+        self.config = {"V": check_count("V", V, minimum=2),
+                       "hidden": check_count("hidden", hidden, minimum=1),
+                       "n_layers": check_count("n_layers", n_layers, minimum=1),
+                       "embed_dim": check_count("embed_dim", embed_dim, minimum=1),
+                       "activation": _check_activation(activation)}
+        with seeded(seed):
+            self.embed = nn.Embedding(2 * (V + 1), embed_dim)
+            self.net = mlp(2 * embed_dim + 1, hidden, n_layers, 2 * V, activation)
+        self.register_buffer("offset", torch.tensor([0, V + 1]), persistent=False)
+
+    @property
+    def V(self) -> int:
+        return self.config["V"]
+
+    def forward(self, x_t: torch.Tensor, t: Any) -> torch.Tensor:
+        """Logits (n, 2, V) for states x_t, int tokens (n, 2) in 0..V (V: mask), and times t
+        (float, (n,) or (n, 1)), on x_t's device, float32 (the network's dtype)."""
+        x_t = check_tokens("x_t", x_t, self.V + 1, span=f"V = {self.V} values, and {self.V} for the mask token")
+        weight = next(self.parameters())
+        t = check_time("t", t, len(x_t), like=weight).reshape(-1, 1).expand(len(x_t), 1).to(weight.dtype)
+        return self.raw(x_t.to(weight.device), t).to(x_t.device)
+
+    def raw(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The network with no checks: x_t int64 (n, 2) and t (n, 1) on its device; logits (n, 2, V)."""
+        features = self.embed(x_t + self.offset).reshape(len(x_t), -1).to(t.dtype)
+        return self.net(torch.cat([features, t], dim=1)).reshape(len(x_t), 2, self.V)
+
+
 class ClassifierMLP(_Network):
     """Logits of n_classes labels for points x (n, dim): `n_layers` hidden layers, then a linear map.
 
@@ -259,7 +309,8 @@ class ClassifierMLP(_Network):
         return self.net(x)
 
 
-MODELS: dict[str, type[_Network]] = {cls.kind: cls for cls in (VelocityMLP, MeanFlowMLP, ConditionalMLP, ClassifierMLP)}
+MODELS: dict[str, type[_Network]] = {cls.kind: cls for cls in (VelocityMLP, MeanFlowMLP, ConditionalMLP, ClassifierMLP,
+                                                                      DiscreteMLP)}
 
 
 def build_model(kind: Any, config: Any) -> nn.Module:

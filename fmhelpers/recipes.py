@@ -4,6 +4,7 @@
                      learning rate, its schedule and second-moment rate, gradient clipping, seed
     Recipe           + how a flow is trained: times, target, coupling, path, board, label dropout
     MeanFlowRecipe   + how a mean flow is trained: intervals (t, s), adaptive weighting
+    DiscreteRecipe   + how a discrete flow is trained: the grid (V, board), source, kappa schedule, times
 
 A recipe is the single source of a run's defaults, of the keyword arguments a trainer accepts
 (`fm.train(model, lr=3e-3)` is `fm.train(model, fm.DEFAULT_RECIPE.replace(lr=3e-3))`), of what a
@@ -303,6 +304,46 @@ class MeanFlowRecipe(_Paths):
         _set(self, "weight_eps", check_positive("weight_eps", self.weight_eps))
 
 
+@dataclass(frozen=True)
+class DiscreteRecipe(Optimiser):
+    """Every choice of a discrete flow matching run (`fm.train_discrete`).
+
+    Attributes:
+        n_iterations, batch_size, lr, lr_schedule, adam_beta2, clip_grad_norm, seed: see `Optimiser`.
+        V: token values per coordinate (a multiple of the board's grid_size).
+        board: the checkerboard whose grid is learned.
+        source: a key of `fm.SOURCES`: "mask" or "uniform".
+        schedule: a key of `fm.KAPPA_SCHEDULES`: "linear" (kappa_t = t) or "quadratic" (t^2).
+        time_sampling: a key of `fm.TIME_SAMPLINGS` (see `fm.sample_time`).
+    """
+
+    kind: ClassVar[str] = "discrete"
+    # the keys of fmhelpers.discrete's tables, which sit in a layer above this module (a test checks
+    # that they are exactly the tables' keys)
+    SOURCES: ClassVar[tuple[str, ...]] = ("mask", "uniform")
+    KAPPA_SCHEDULES: ClassVar[tuple[str, ...]] = ("linear", "quadratic")
+    TIME_SAMPLINGS: ClassVar[tuple[str, ...]] = tuple(TIME_SAMPLINGS)
+
+    n_iterations: int = 3000
+    lr: float = 3e-3
+    V: int = 32
+    board: Board = field(default=BOARD)
+    source: str = "mask"
+    schedule: str = "linear"
+    time_sampling: str = "uniform"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_board(self.board)
+        _set(self, "V", check_count("V", self.V, minimum=2))
+        if self.V % self.board.grid_size:
+            raise ValueError(f"V must be a multiple of the board's grid_size {self.board.grid_size} (so that each "
+                             f"bin lies in one cell), got {self.V}")
+        check_choice("source", self.source, self.SOURCES)
+        check_choice("schedule", self.schedule, self.KAPPA_SCHEDULES)
+        check_choice("time_sampling", self.time_sampling, self.TIME_SAMPLINGS)
+
+
 def _interpolant(value: Any) -> str | Interpolant:
     """A built-in path by its name (its instance turned into the name), or an instance of a schedule
     of your own, kept as it is."""
@@ -319,7 +360,7 @@ def _interpolant(value: Any) -> str | Interpolant:
                      f"(a schedule of your own, e.g. MySchedule()), got {value!r}")
 
 
-RECIPE_KINDS: dict[str, type[Optimiser]] = {cls.kind: cls for cls in (Optimiser, Recipe, MeanFlowRecipe)}
+RECIPE_KINDS: dict[str, type[Optimiser]] = {cls.kind: cls for cls in (Optimiser, Recipe, MeanFlowRecipe, DiscreteRecipe)}
 
 
 def recipe_from_dict(values: Any, default_kind: str = "flow") -> Optimiser:
@@ -390,6 +431,10 @@ DIGITS_RECIPE = Recipe(n_iterations=4000, batch_size=256, lr=1e-3, lr_schedule="
 DIGITS_INDEPENDENT_RECIPE = DIGITS_RECIPE.replace(label_dropout=None, n_iterations=3000)
 DIGITS_OT_RECIPE = DIGITS_INDEPENDENT_RECIPE.replace(coupling="ot")
 # The judge of generated digits (`fm.train_judge`, cross-entropy on the training split).
+# Discrete flow matching on the gridded board (fmhelpers.discrete): V = 32 bins per axis, the mask
+# source, kappa_t = t, uniform times, Adam at 3e-3 on a cosine, 3000 steps of 512. Provisional: the
+# defaults of the first runs, not yet chosen by a benchmark.
+DISCRETE_RECIPE = DiscreteRecipe()
 JUDGE_RECIPE = Optimiser(n_iterations=3000, batch_size=128, lr=3e-3, lr_schedule="cosine", adam_beta2=0.999,
                          clip_grad_norm=None)
 
@@ -400,5 +445,7 @@ RECIPES: dict[str, Optimiser] = {
     "digits": DIGITS_RECIPE, "digits_independent": DIGITS_INDEPENDENT_RECIPE, "digits_ot": DIGITS_OT_RECIPE,
     "judge": JUDGE_RECIPE,
     "guidance": GUIDANCE_RECIPE,
+    "discrete": DISCRETE_RECIPE,
 }
-_DEFAULT_NAMES = {Recipe: "DEFAULT_RECIPE", MeanFlowRecipe: "MEANFLOW_RECIPE", Optimiser: "ONE_STEP_FIT_RECIPE"}
+_DEFAULT_NAMES = {Recipe: "DEFAULT_RECIPE", MeanFlowRecipe: "MEANFLOW_RECIPE", Optimiser: "ONE_STEP_FIT_RECIPE",
+                  DiscreteRecipe: "DISCRETE_RECIPE"}

@@ -89,11 +89,22 @@ def test_load_or_train_trains_once_then_loads(tmp_path, capsys):
     assert "training again" in capsys.readouterr().out and len(other.losses) == 30
 
 
+def test_a_discrete_network_trains_once_then_loads(tmp_path, capsys):
+    kw = dict(model="discrete", config={"V": 8, "hidden": 8, "n_layers": 1}, progress=False, V=8, n_iterations=5,
+              batch_size=16, snapshot_every=None)
+    first = fm.load_or_train(tmp_path / "d.pt", **kw)
+    again = fm.load_or_train(tmp_path / "d.pt", **kw)
+    x_t = torch.tensor([[0, 8], [3, 4]])
+    assert capsys.readouterr().out == "" and torch.equal(again.model(x_t, 0.5), first.model(x_t, 0.5))
+    assert again.recipe == fm.DISCRETE_RECIPE.replace(V=8, n_iterations=5, batch_size=16)
+
+
 @pytest.mark.parametrize("model, recipe", [
     (fm.MeanFlowMLP(hidden=16, n_layers=2), fm.MEANFLOW_RECIPE),
     (fm.ConditionalMLP(hidden=16, n_layers=2), fm.DEFAULT_RECIPE.replace(label_dropout=0.1)),
     (fm.ClassifierMLP(dim=4, n_classes=3, hidden=8), fm.ONE_STEP_FIT_RECIPE),
-], ids=["mean flow", "conditional", "classifier"])
+    (fm.DiscreteMLP(V=8, hidden=8, n_layers=1), fm.DISCRETE_RECIPE.replace(V=8)),
+], ids=["mean flow", "conditional", "classifier", "discrete"])
 def test_every_network_of_the_table_round_trips_with_its_recipe(tmp_path, model, recipe):
     ckpt = fm.load_checkpoint(fm.save_checkpoint(tmp_path / "m.pt", model, recipe=recipe))
     assert type(ckpt.model) is type(model) and ckpt.recipe == recipe

@@ -19,7 +19,8 @@ LAYERS = [
     ["targets", "couplings"],                       #   what they regress on, how pairs are drawn,
     ["recipes"],                                    #   every choice of a run,
     ["training"],                                   #   the one loop
-    ["reflow", "meanflow", "likelihood", "guidance", "digits"],  # methods, and real data (the digits and their judge)
+    ["reflow", "meanflow", "likelihood", "guidance", "discrete", "digits"],  # methods (discrete flows on the grid), and
+                                                    # real data (the digits and their judge)
     ["metrics", "plotting", "widgets", "checkpoints"],  # tools that look at results
     ["exercises"],
     ["__init__"],

@@ -37,7 +37,8 @@ def test_seeded_init_leaves_the_global_rng_alone():
 
 def test_the_table_rebuilds_every_network_from_its_config():
     nets = [fm.VelocityMLP(hidden=16, n_layers=2), fm.MeanFlowMLP(hidden=16, n_layers=2),
-            fm.ConditionalMLP(n_classes=3, hidden=16, n_layers=2), fm.ClassifierMLP(dim=5, n_classes=3, hidden=8)]
+            fm.ConditionalMLP(n_classes=3, hidden=16, n_layers=2), fm.ClassifierMLP(dim=5, n_classes=3, hidden=8),
+            fm.DiscreteMLP(V=8, hidden=8, n_layers=1)]
     assert [type(n) for n in nets] == list(fm.MODELS.values())
     for net in nets:
         again = fm.build_model(net.kind, net.config)
@@ -54,6 +55,9 @@ def test_raw_is_forward_without_the_checks(gen):
     c = fm.ConditionalMLP()
     labels = torch.arange(6) % 9
     assert torch.equal(c.raw(x, t, labels), c(x, t, labels))
+    d = fm.DiscreteMLP(V=8, hidden=8, n_layers=1)
+    tokens = torch.randint(0, 9, (6, 2), generator=gen)
+    assert torch.equal(d.raw(tokens, t), d(tokens, t)) and d(tokens, 0.5).shape == (6, 2, 8)
 
 
 def test_the_conditional_network_takes_a_label_one_label_or_none(gen):
@@ -96,6 +100,10 @@ BAD = {
     "ConditionalMLP points": (lambda: fm.ConditionalMLP(dim=64)(GOOD, 0.5, 1), ValueError, "x"),
     "ClassifierMLP": (lambda: fm.ClassifierMLP(n_classes=1), ValueError, "n_classes"),
     "ClassifierMLP points": (lambda: fm.ClassifierMLP(dim=64)(GOOD), ValueError, "x"),
+    "DiscreteMLP": (lambda: fm.DiscreteMLP(V=1), ValueError, "V"),
+    "DiscreteMLP tokens": (lambda: fm.DiscreteMLP(V=8)(torch.tensor([[0, 9]]), 0.5), ValueError, "x_t"),
+    "DiscreteMLP float tokens": (lambda: fm.DiscreteMLP(V=8)(GOOD, 0.5), TypeError, "x_t"),
+    "DiscreteMLP t": (lambda: fm.DiscreteMLP(V=8)(torch.zeros(2, 2, dtype=torch.long), 2.0), ValueError, "t"),
     "build_model": (lambda: fm.build_model("unet", {}), ValueError, "kind"),
     "build_model config": (lambda: fm.build_model("velocity", {"width": 3}), TypeError, "width"),
 }

@@ -140,6 +140,9 @@ def _trainers():
     runs["digits"] = lambda n: fm.train(fm.ConditionalMLP(n_classes=10, dim=64, hidden=8, n_layers=1),
                                         fm.DIGITS_RECIPE, data=digits, n_iterations=n, **small)
     runs["judge"] = lambda n: fm.train_judge(*digits, n_iterations=n, **small)
+    for source, schedule in (("mask", "linear"), ("uniform", "quadratic")):
+        runs[f"discrete {source} {schedule}"] = lambda n, s=source, k=schedule: fm.train_discrete(
+            fm.DiscreteMLP(V=8, hidden=8, n_layers=1), V=8, source=s, schedule=k, n_iterations=n, **small)
     return runs
 
 
@@ -233,6 +236,9 @@ BAD = {
     "Recipe prediction": (lambda: fm.Recipe(prediction="epsilon"), ValueError, "prediction"),
     "Recipe score and ot": (lambda: fm.OT_RECIPE.replace(prediction="score"), ValueError, "prediction"),
     "Recipe interpolant class": (lambda: fm.Recipe(interpolant=fm.TrigInterpolant), TypeError, "interpolant"),
+    "DiscreteRecipe": (lambda: fm.DiscreteRecipe(V=10), ValueError, "V"),
+    "DiscreteRecipe schedule": (lambda: fm.DiscreteRecipe(schedule="cosine"), ValueError, "schedule"),
+    "DiscreteRecipe source": (lambda: fm.DISCRETE_RECIPE.replace(source="gaussian"), ValueError, "source"),
     "MeanFlowRecipe": (lambda: fm.MeanFlowRecipe(equal_fraction=1.5), ValueError, "equal_fraction"),
     "MeanFlowRecipe target": (lambda: fm.MEANFLOW_RECIPE.replace(target="oracle"), ValueError, "target"),
     "MeanFlowRecipe ot and exact": (lambda: fm.MEANFLOW_RECIPE.replace(target="exact"), ValueError, "target"),
