@@ -39,6 +39,7 @@ import nbformat
 import pytest
 
 from browser import CHROMIUM, launch_browser
+from registry import ROWS
 
 ROOT = Path(__file__).resolve().parents[1]
 SLIDER_KINDS = ("time_slider(", "steps_slider(", "SliderView(")
@@ -76,7 +77,8 @@ def _kind(path: Path) -> str | None:
     return None
 
 
-SLIDER_PAGES = {p.stem: _kind(p) for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) if _kind(p)}
+# the notebooks with a slider are the registry's (tests/test_notebooks.py checks the rows against the code)
+SLIDER_PAGES = {Path(row["file"]).stem: _kind(ROOT / "notebooks" / row["file"]) for row in ROWS if row["sliders"]}
 
 
 def _free_port() -> int:
