@@ -28,6 +28,7 @@ from ._checks import check_count, check_flag, resolve_device
 from .digits import train_judge
 from .discrete import train_discrete
 from .meanflow import fit_one_step, train_meanflow
+from .interpolants import PREDICTIONS
 from .models import MODELS, build_model, model_kind
 from .recipes import (
     DEFAULT_RECIPE,
@@ -35,6 +36,7 @@ from .recipes import (
     GUIDANCE_RECIPE,
     JUDGE_RECIPE,
     MEANFLOW_RECIPE,
+    RECIPE_KINDS,
     Optimiser,
     Recipe,
     as_recipe,
@@ -72,11 +74,13 @@ class Checkpoint:
         """The network as a velocity field v(x, t) for solvers and metrics, whatever it predicts
         (`fm.as_velocity(self.model, self.recipe)`; the model itself when it predicts the velocity)."""
         recipe = self.recipe
-        if not isinstance(recipe, Recipe):
+        if not isinstance(recipe, Recipe):  # a flow with a schedule of your own: a velocity network needs none
             stored = self.meta.get("recipe") or {}
-            if isinstance(stored, dict) and stored.get("prediction", "velocity") == "velocity" \
-                    and stored.get("kind", "flow") == "flow":
-                return self.model
+            if isinstance(stored, dict):
+                kind = RECIPE_KINDS.get(stored.get("kind", Recipe.kind))
+                prediction = PREDICTIONS.get(stored.get("prediction", Recipe.ADDED_LATER["prediction"]))
+                if kind is Recipe and prediction is not None and prediction.is_velocity:
+                    return self.model
             raise ValueError("this checkpoint's network is not a velocity field this fmhelpers can rebuild "
                              "(a mean flow, a classifier, or a recipe with a schedule of your own): use "
                              "fm.as_velocity(checkpoint.model, recipe) with the recipe it was trained with")

@@ -204,6 +204,7 @@ class Prediction:
             divides by alpha (data).
         needs_independent: the view is only defined for independent pairs with the Gaussian source
             (the score, by Tweedie's formula).
+        is_velocity: the view is the velocity itself (the network is already a velocity field).
     """
 
     to_velocity: Callable[[Coefficients, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -213,11 +214,12 @@ class Prediction:
     scale_output: Callable[[Coefficients, torch.Tensor], torch.Tensor] = _unscaled
     usable_time: Callable[[torch.Tensor, float], torch.Tensor] = _keep_time
     needs_independent: bool = False
+    is_velocity: bool = False
 
 
 # name -> Prediction: what a network predicts at (x, t); every one converts to and from the velocity
 PREDICTIONS: dict[str, Prediction] = {
-    "velocity": Prediction(_same, _same, _pair_velocity, _same),
+    "velocity": Prediction(_same, _same, _pair_velocity, _same, is_velocity=True),
     "noise": Prediction(Coefficients.velocity_from_noise, Coefficients.noise, _pair_noise, _noise_goal,
                         usable_time=_time_above),
     "data": Prediction(Coefficients.velocity_from_data, Coefficients.data, _pair_data, _data_goal,

@@ -302,7 +302,7 @@ def as_velocity(model: nn.Module, recipe: Recipe, *, t_eps: float = 1e-2) -> Cal
     if not 0 < t_eps < 0.5:
         raise ValueError(f"t_eps must lie in (0, 0.5), got {t_eps}")
     entry = PREDICTIONS[recipe.prediction]
-    if recipe.prediction == "velocity":
+    if entry.is_velocity:
         return model
     interpolant = recipe.make_interpolant()
 
