@@ -217,7 +217,7 @@ def sample_source(n: int, source: str = "mask", V: int = 32, *, generator: torch
     n = check_count("n", n)
     _check_source(source)
     V = check_count("V", V, minimum=2)
-    return SOURCES[source].draw(n, V, check_generator("generator", generator))
+    return raw_sample_source(n, source, V, check_generator("generator", generator))
 
 
 def tokens_to_points(tokens: torch.Tensor, V: int = 32, *, board: Board = BOARD) -> torch.Tensor:

@@ -165,12 +165,6 @@ def _verdict(number: str, ok: bool, key: str = "general", form: str | None = Non
     return False
 
 
-def _callable(name: str, f: Any, signature: str) -> Callable:
-    """`f` if it can be called as `signature` ("name(a, b)"), else a TypeError naming the argument
-    and the signature expected (instead of Python's own error from deep inside the check)."""
-    return check_callable(name, f, signature)
-
-
 def _number(what: str, value: Any) -> float | str:
     """A student's number (Python, NumPy or a one-element tensor of any real dtype) as a float, or the
     sentence that says what is wrong with it."""
@@ -227,7 +221,7 @@ def _points(n: int = 2000, seed: int = 0) -> torch.Tensor:
 def check_is_black(is_black: Callable[[torch.Tensor], torch.Tensor]) -> bool | None:
     """01.1: is_black(x) -> a mask (n,) of the points x (n, 2) that lie on black cells (grid 4 on [-2, 2]^2),
     bool or 0/1 integers."""
-    _callable("is_black", is_black, "is_black(x)")
+    check_callable("is_black", is_black, "is_black(x)")
     x = _points()
     ran, got = _run("01.1", lambda: is_black(x.clone()))
     if ran is None:
@@ -251,7 +245,7 @@ def check_is_black(is_black: Callable[[torch.Tensor], torch.Tensor]) -> bool | N
 def check_gaussian_on_board(gaussian_on_board: Callable[[], float]) -> bool | None:
     """01.2: gaussian_on_board() = P(X_0 on a black cell) for X_0 ~ N(0, I_2), exactly (a formula), to
     within 1e-4; an estimate by sampling is not accurate enough."""
-    _callable("gaussian_on_board", gaussian_on_board, "gaussian_on_board()")
+    check_callable("gaussian_on_board", gaussian_on_board, "gaussian_on_board()")
     ran, got = _run("01.2", lambda: _number("gaussian_on_board()", gaussian_on_board()))
     if ran is None:
         return None
@@ -299,7 +293,7 @@ def check_schedule(cls: type) -> bool | None:
 def check_smallest_variance(smallest_variance: Callable[[], tuple[float, float]]) -> bool | None:
     """02.2: smallest_variance() = (t*, Var*): when the variance of one coordinate of x_t is smallest on
     the linear path, and its value there, to within 1e-6."""
-    _callable("smallest_variance", smallest_variance, "smallest_variance()")
+    check_callable("smallest_variance", smallest_variance, "smallest_variance()")
     ran, got = _run("02.2", lambda: _numbers("smallest_variance()", smallest_variance(), 2))
     if ran is None:
         return None
@@ -322,7 +316,7 @@ def check_cell_field(v_cell: Callable[[torch.Tensor, float, int], torch.Tensor])
     cells, to 1e-5."""
     from .distributions import black_cells
 
-    _callable("v_cell", v_cell, "v_cell(x, t, c)")
+    check_callable("v_cell", v_cell, "v_cell(x, t, c)")
     cases = [(0.3, 1), (0.7, 6)]
     points = [_cell_points(t, c) for t, c in cases]  # where X_t given the cell has its mass
     ran, got = _run("03.1", lambda: [v_cell(x.clone(), t, c) for x, (t, c) in zip(points, cases)])
@@ -354,7 +348,7 @@ def _cell_points(t: float, c: int, n: int = 60) -> torch.Tensor:
 def check_floor_limits(floor_limits: Callable[[], tuple[float, float]]) -> bool | None:
     """03.2: floor_limits() = (the loss floor E||u_t - v*||^2 as t -> 0, then as t -> 1), to within 0.03
     (a careful Monte Carlo estimate near the ends also passes)."""
-    _callable("floor_limits", floor_limits, "floor_limits()")
+    check_callable("floor_limits", floor_limits, "floor_limits()")
     ran, got = _run("03.2", lambda: _numbers("floor_limits()", floor_limits(), 2))
     if ran is None:
         return None
@@ -374,7 +368,7 @@ def check_x1_minimiser(minimiser: Callable[[torch.Tensor, float], torch.Tensor])
     x_1 - x_0, written with the package's exact functions; compared at two times, to 1e-4."""
     from .marginal import marginal_posterior_mean
 
-    _callable("minimiser", minimiser, "minimiser(x, t)")
+    check_callable("minimiser", minimiser, "minimiser(x, t)")
     x = _points(80, seed=4).double()
     times = (0.3, 0.8)
     ran, got = _run("04.1", lambda: [minimiser(x.clone(), t) for t in times])
@@ -395,7 +389,7 @@ def check_x1_minimiser(minimiser: Callable[[torch.Tensor, float], torch.Tensor])
 
 def check_late_times(sample: Callable[[int, torch.Generator], torch.Tensor]) -> bool | None:
     """04.2: sample(n, generator) -> times of shape (n, 1) with density 2t on [0, 1]."""
-    _callable("sample", sample, "sample(n, generator)")
+    check_callable("sample", sample, "sample(n, generator)")
     n = 200_000
     ran, got = _run("04.2", lambda: sample(n, torch.Generator().manual_seed(3)))
     if ran is None:
@@ -417,8 +411,8 @@ def check_euler_decay(euler_factor: Callable[[int], float], leading_coefficient:
     """05.1: Euler with T steps on v(x, t) = -x maps x_0 to euler_factor(T) * x_0 (exactly); the exact flow
     gives e^{-1} x_0; and the error behaves like c x_0 / T for large T, with c = leading_coefficient()
     (to within 1e-3)."""
-    _callable("euler_factor", euler_factor, "euler_factor(T)")
-    _callable("leading_coefficient", leading_coefficient, "leading_coefficient()")
+    check_callable("euler_factor", euler_factor, "euler_factor(T)")
+    check_callable("leading_coefficient", leading_coefficient, "leading_coefficient()")
     steps = (1, 2, 7, 50)
     ran, got = _run("05.1", lambda: ([_number("euler_factor(T)", euler_factor(T)) for T in steps],
                                      _number("leading_coefficient()", leading_coefficient())))
@@ -450,7 +444,7 @@ def check_smallest_steps(smallest_steps: Callable[[dict[int, float]], int], frac
     (0.99 sat exactly on the notebook's value at T = 16, 2970 of 3000 samples: one sample would
     have flipped the answer; at 0.995 the nearest values are 15 and 26 samples away.)
     """
-    _callable("smallest_steps", smallest_steps, "smallest_steps(fractions)")
+    check_callable("smallest_steps", smallest_steps, "smallest_steps(fractions)")
     if not isinstance(fractions, dict) or not fractions:
         raise TypeError(f"fractions must be the dict {{T: fraction}} computed in the notebook, got {type(fractions).__name__}")
     ran, got = _run("05.2", lambda: smallest_steps(dict(fractions)))
@@ -481,7 +475,7 @@ def _mass_in_square(t: float, n: int = 200) -> float:
 
 def check_mass_in_square(mass_in_square: Callable[[float], float]) -> bool | None:
     """06.1: mass_in_square(t) = P(X_t in [-2, 2]^2) from the exact density, to 1e-3, at two times in (0, 1)."""
-    _callable("mass_in_square", mass_in_square, "mass_in_square(t)")
+    check_callable("mass_in_square", mass_in_square, "mass_in_square(t)")
     times = (0.1, 0.5)
     ran, got = _run("06.1", lambda: [_number("mass_in_square(t)", mass_in_square(t)) for t in times])
     if ran is None:
@@ -498,7 +492,7 @@ def check_mass_in_square(mass_in_square: Callable[[float], float]) -> bool | Non
 
 def check_radius(radius_at: Callable[[float], float]) -> bool | None:
     """06.2: radius_at(t) = E||X_t||^2 for the linear path, to within 2 %, at four times."""
-    _callable("radius_at", radius_at, "radius_at(t)")
+    check_callable("radius_at", radius_at, "radius_at(t)")
     times = (0.0, 0.5, 0.8, 1.0)
     ran, got = _run("06.2", lambda: [_number("radius_at(t)", radius_at(t)) for t in times])
     if ran is None:
@@ -523,7 +517,7 @@ def check_ot_pairing(my_pairing: Callable[[torch.Tensor, torch.Tensor], Any]) ->
     (brute force is fine); checked on five batches by total cost (ties are allowed)."""
     from .couplings import ot_permutation
 
-    _callable("my_pairing", my_pairing, "my_pairing(x_0, x_1)")
+    check_callable("my_pairing", my_pairing, "my_pairing(x_0, x_1)")
     g = torch.Generator().manual_seed(7)
     batches = [(sample_gaussian(6, generator=g), sample_checkerboard(6, generator=g)) for _ in range(5)]
     ran, got = _run("07.1", lambda: [my_pairing(a.clone(), b.clone()) for a, b in batches])
@@ -551,7 +545,7 @@ def check_ot_pairing(my_pairing: Callable[[torch.Tensor, torch.Tensor], Any]) ->
 def check_decay_straightness(straightness_decay: Callable[[], float]) -> bool | None:
     """07.2: straightness_decay() = S for the flow of v(x, t) = -x from X_0 ~ N(0, I_2), exactly, as the
     kinetic energy minus the squared chord (to 1e-4)."""
-    _callable("straightness_decay", straightness_decay, "straightness_decay()")
+    check_callable("straightness_decay", straightness_decay, "straightness_decay()")
     ran, got = _run("07.2", lambda: _number("straightness_decay()", straightness_decay()))
     if ran is None:
         return None
@@ -574,8 +568,8 @@ def check_decay_identity(vbar_decay: Callable[..., torch.Tensor], dvbar_dt: Call
     identity vbar = v + (s - t) d/dt vbar, both to 1e-6."""
     from .meanflow import average_velocity
 
-    _callable("vbar_decay", vbar_decay, "vbar_decay(x, t, s)")
-    _callable("dvbar_dt", dvbar_dt, "dvbar_dt(x, t, s)")
+    check_callable("vbar_decay", vbar_decay, "vbar_decay(x, t, s)")
+    check_callable("dvbar_dt", dvbar_dt, "dvbar_dt(x, t, s)")
     x = _points(50).double()
     intervals = [(0.0, 1.0), (0.2, 0.5), (0.6, 0.65)]
     ran, got = _run("08.1", lambda: [(vbar_decay(x.clone(), t, s), dvbar_dt(x.clone(), t, s)) for t, s in intervals])
@@ -609,7 +603,7 @@ def check_meanflow_sampler(my_sample: Callable[..., torch.Tensor]) -> bool | Non
     from .meanflow import meanflow_sample
     from .models import MeanFlowMLP
 
-    _callable("my_sample", my_sample, "my_sample(model, x_0, n_steps)")
+    check_callable("my_sample", my_sample, "my_sample(model, x_0, n_steps)")
     model = MeanFlowMLP(seed=3)
     x_0 = sample_gaussian(200, generator=torch.Generator().manual_seed(9))
     ran, got = _run("08.2", lambda: [my_sample(model, x_0.clone(), n) for n in (1, 3)])  # copies: x += ... is fine
@@ -638,7 +632,7 @@ def check_meanflow_sampler(my_sample: Callable[..., torch.Tensor]) -> bool | Non
 # ---- 09 likelihood and score --------------------------------------------------------------------
 def check_divergence_fd(my_divergence: Callable[..., torch.Tensor]) -> bool | None:
     """09.1: my_divergence(velocity, x, t) -> (n,) by central finite differences, within 1e-4 of fm.divergence."""
-    _callable("my_divergence", my_divergence, "my_divergence(velocity, x, t)")
+    check_callable("my_divergence", my_divergence, "my_divergence(velocity, x, t)")
     from .likelihood import divergence
 
     def swirl(x: torch.Tensor, t: Any) -> torch.Tensor:  # a field whose divergence is not known in advance
@@ -668,7 +662,7 @@ def check_trig_score(score_at: Callable[[torch.Tensor, float], torch.Tensor]) ->
     from .interpolants import TrigInterpolant
     from .marginal import marginal_score
 
-    _callable("score_at", score_at, "score_at(x, t)")
+    check_callable("score_at", score_at, "score_at(x, t)")
     trig = TrigInterpolant()
     x = _points(60, seed=10).double()
     times = (0.2, 0.7)
@@ -699,7 +693,7 @@ def check_guided_at_start(guided_at_start: Callable[..., torch.Tensor]) -> bool 
     centre cell) and four weights against `fm.guided_velocity`."""
     from .guidance import class_velocity, guided_velocity
 
-    _callable("guided_at_start", guided_at_start, "guided_at_start(x, c, w)")
+    check_callable("guided_at_start", guided_at_start, "guided_at_start(x, c, w)")
     x = _points(60, seed=11).double()
     cases = [(c, w) for c in (1, 2, 3) for w in (0.0, 1.0, 2.0, 4.0)]
     ran, got = _run("10.1", lambda: [guided_at_start(x.clone(), c, w) for c, w in cases])  # copies: in place is fine
@@ -730,7 +724,7 @@ def check_trig_gain(gain: Callable[[float], float]) -> bool | None:
     from .guidance import class_score, class_velocity
     from .interpolants import TrigInterpolant
 
-    _callable("gain", gain, "gain(t)")
+    check_callable("gain", gain, "gain(t)")
     times = [0.1, 0.3, 0.5, 0.7, 0.9]
     ran, got = _run("10.2", lambda: [_number("gain(t)", gain(t)) for t in times])
     if ran is None:
@@ -766,7 +760,7 @@ def check_log_odds(log_odds: Callable[[float, float], float]) -> bool | None:
     Checked against the average over 2,000 x_0 in 64 dimensions, in antithetic pairs (x_0 and -x_0,
     so the term linear in x_0 cancels exactly), at five (t, distance), to 1e-6 relative.
     """
-    _callable("log_odds", log_odds, "log_odds(t, distance)")
+    check_callable("log_odds", log_odds, "log_odds(t, distance)")
     cases = [(0.2, 2.0), (0.5, 2.0), (0.5, 6.0), (0.8, 1.0), (0.9, 3.0)]
     ran, got = _run("11.1", lambda: [_number("log_odds(t, distance)", log_odds(t, d)) for t, d in cases])
     if ran is None:
@@ -808,7 +802,7 @@ def check_hutchinson(my_hutchinson: Callable[..., torch.Tensor]) -> bool | None:
     """
     from .likelihood import divergence
 
-    _callable("my_hutchinson", my_hutchinson, "my_hutchinson(velocity, x, t, n_probes, generator)")
+    check_callable("my_hutchinson", my_hutchinson, "my_hutchinson(velocity, x, t, n_probes, generator)")
     g = torch.Generator().manual_seed(12)
     a = torch.randn(12, 12, generator=g, dtype=torch.float64) / 3 + torch.eye(12, dtype=torch.float64)
     x = torch.randn(4000, 12, generator=g, dtype=torch.float64)
