@@ -5,7 +5,9 @@
     python3 tasks.py lab PATH         the same, opening a handed-out notebook PATH in its folder, with the
                                       checkpoints it loads copied beside it (checkpoints/)
     python3 tasks.py test             build .venv if missing, run every test (package, notebooks, browser),
-                                      spread over up to 4 workers of one thread each (pytest-xdist)
+                                      spread over up to 4 workers of one thread each (pytest-xdist), except
+                                      those marked slow (trainings, benchmark smoke runs)
+    python3 tasks.py test --slow      ... only the tests marked slow (CI runs them after the test command)
     python3 tasks.py notebook 04      build .venv if missing, test one notebook alone (nbval, and its sliders)
     python3 tasks.py execute 04 05    re-run notebooks top to bottom on a fresh kernel and save them with their
                                       outputs and slider pictures (what nbval then compares); no number: all
@@ -240,10 +242,20 @@ def _one_thread() -> None:
 
 
 def test() -> int:
-    """pytest on tests/ and, through nbval (strict), on every notebook, spread over the cores."""
-    _note_browser()
+    """pytest on tests/ and, through nbval (strict), on every notebook, spread over the cores; the tests marked
+    slow (trainings and benchmark smoke runs) are left out. `test --slow` runs those alone (.ci/run runs both)."""
+    args = sys.argv[2:]
     _one_thread()
-    return _pytest("tests", "notebooks", "--nbval", *SANITIZE, *_parallel(sys.argv[2:]), *sys.argv[2:])
+    if "--slow" in args:
+        args.remove("--slow")
+        return _pytest("tests", "-m", "slow", *_parallel(args), *args)
+    _note_browser()
+    chosen = any(a.startswith("-m") for a in args)  # the caller picks the markers
+    select = [] if chosen else ["-m", "not slow"]
+    if not chosen:
+        print("[tasks] the tests marked slow (trainings, benchmark smoke runs) are left out here: "
+              "`python3 tasks.py test --slow` runs them (CI does).", flush=True)
+    return _pytest("tests", "notebooks", "--nbval", *SANITIZE, *select, *_parallel(args), *args)
 
 
 def notebook() -> int:

@@ -10,3 +10,9 @@ import torch
 def gen():
     """A fresh seeded generator per test."""
     return torch.Generator().manual_seed(1234)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: trains a network or runs a benchmark's smoke setting (seconds each); the test command "
+        "leaves these out and `python3 tasks.py test --slow` runs them (.ci/run does, after the test command)")

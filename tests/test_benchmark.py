@@ -4,6 +4,7 @@ import importlib
 import json
 
 import numpy as np
+import pytest
 
 
 def _load(name: str):
@@ -15,6 +16,7 @@ def _load(name: str):
 benchmark = _load("benchmark")
 
 
+@pytest.mark.slow
 def test_smoke_run_prints_a_table_and_writes_json(tmp_path, capsys):
     out = benchmark.main(["--smoke", "--no-notebooks", "--out", str(tmp_path / "r.json")])
     printed = capsys.readouterr().out
@@ -40,6 +42,7 @@ def test_the_baseline_sampler_is_the_checkerboard():
     assert ((cell.sum(1) % 2) == 1).all() and np.abs(x).max() <= 2
 
 
+@pytest.mark.slow
 def test_likelihood_smoke_run_prints_its_tables(tmp_path, capsys):
     module = _load("likelihood")
     out = module.main(["--smoke", "--out", str(tmp_path / "l.json")])
@@ -53,6 +56,7 @@ def test_likelihood_smoke_run_prints_its_tables(tmp_path, capsys):
     assert all(len(r["board"]) == 2 and 0 <= min(r["edge"]) <= max(r["edge"]) <= 1 for r in out["sde"]["rows"])
 
 
+@pytest.mark.slow
 def test_straight_smoke_run_prints_its_table(tmp_path, capsys):
     module = _load("straight")
     out = module.main(["--smoke", "--out", str(tmp_path / "s.json")])
@@ -67,6 +71,7 @@ def test_straight_smoke_run_prints_its_table(tmp_path, capsys):
     assert "| reflow, second round |" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_meanflow_smoke_run_prints_its_table(tmp_path, capsys):
     module = _load("meanflow")
     out = module.main(["--smoke", "--out", str(tmp_path / "m.json")])
@@ -84,6 +89,7 @@ def test_meanflow_smoke_run_prints_its_table(tmp_path, capsys):
     assert "| reflow (notebook 07 checkpoint), Euler |" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_digits_smoke_run_prints_its_table(tmp_path, capsys):
     module = _load("digits")
     out = module.main(["--smoke", "--out", str(tmp_path / "d.json")])

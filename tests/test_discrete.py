@@ -250,6 +250,7 @@ def test_the_loss_is_the_cross_entropy_and_the_exact_posterior_beats_a_network(g
 SMOKE = fm.DISCRETE_RECIPE.replace(V=8, n_iterations=300, batch_size=128, lr=1e-2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["mask", "uniform"])
 def test_a_short_training_lowers_the_loss_and_its_samples_beat_the_source(source):
     """A smoke test: 300 steps of a tiny net close most of the gap between the first loss and the

@@ -80,6 +80,7 @@ def test_the_score_at_t_0_is_that_of_the_standard_gaussian(gen):
     assert torch.allclose(fm.marginal_score(x, 0.0), -x)
 
 
+@pytest.mark.slow
 def test_the_sde_keeps_the_marginals_and_noise_zero_is_euler(gen):
     x_0 = fm.sample_gaussian(3000, generator=gen).double()
     assert torch.equal(fm.sample_sde(fm.marginal_velocity, x_0, 20, noise=0.0), fm.euler(fm.marginal_velocity, x_0, 20))

@@ -87,6 +87,7 @@ def test_intervals_share_of_equal_times_and_order(gen):
     assert float(t.mean()) == pytest.approx(1 / 3, abs=0.01) and float(s.mean()) == pytest.approx(2 / 3, abs=0.01)
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_and_is_reproducible():
     a = fm.train_meanflow(n_iterations=60, progress=False)
     b = fm.train_meanflow(n_iterations=60, progress=False)
@@ -96,6 +97,7 @@ def test_training_lowers_the_loss_and_is_reproducible():
     assert fm.meanflow_sample(a.model, x, 2).shape == (100, 2)
 
 
+@pytest.mark.slow
 def test_fit_one_step_learns_a_known_map_and_is_reproducible(gen):
     x_0 = fm.sample_gaussian(2000, generator=gen)
     x_1 = 0.5 * x_0 + torch.tensor([1.0, -1.0])  # the map one step must learn: u(x, 0, 1) = -x / 2 + (1, -1)

@@ -7,6 +7,7 @@ import fmhelpers as fm
 from badinput import GOOD, EMPTY, points_test, raises_here, table_test, times_test
 
 
+@pytest.mark.slow
 def test_cfm_loss_of_the_exact_field_is_the_floor():
     g = torch.Generator().manual_seed(5)
     n = 100_000

@@ -107,3 +107,20 @@ def test_a_failed_venv_ends_in_the_same_paragraph(tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as info:
         tasks.ensure_env(tmp_path / ".venv-y")
     assert "INSTALL.md" in str(info.value) and "python3-venv" in str(info.value)
+
+
+def test_the_test_command_leaves_the_slow_tests_to_test_slow_which_ci_runs(monkeypatch):
+    """`tasks.py test` deselects the tests marked slow unless the caller picks markers; `test --slow` runs only
+    those, over tests/; .ci/run calls both, so no slow test goes unrun."""
+    calls = []
+    monkeypatch.setattr(tasks, "_pytest", lambda *args: calls.append(args) or 0)
+    monkeypatch.setattr(tasks, "_note_browser", lambda: None)
+    for argv in (["test"], ["test", "--slow"], ["test", "-m", "browser"]):
+        monkeypatch.setattr(tasks.sys, "argv", ["tasks.py", *argv])
+        assert tasks.test() == 0
+    default, slow, chosen = calls
+    assert "notebooks" in default and default[default.index("-m") + 1] == "not slow"
+    assert "notebooks" not in slow and slow[slow.index("-m") + 1] == "slow" and "--slow" not in slow
+    assert chosen.count("-m") == 1 and chosen[chosen.index("-m") + 1] == "browser"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 tasks.py test ||" in ci and "python3 tasks.py test --slow ||" in ci

@@ -207,6 +207,7 @@ def test_as_velocity_gives_back_the_exact_field_and_holds_it_at_the_clamp(predic
     assert torch.isfinite(field(x, end)).all() and torch.allclose(field(x, end), field(x, clamp))
 
 
+@pytest.mark.slow
 def test_the_clamp_decides_where_a_noise_network_sends_few_step_samples():
     """The noise view divides by beta_t: Euler's first evaluation, at t = 0, is made at t_eps. With
     t_eps = 1e-3 the network's error is multiplied by about 1000 there and 10-step samples miss the
@@ -225,6 +226,7 @@ def test_as_velocity_of_a_velocity_network_is_the_network():
     assert fm.as_velocity(model, fm.DEFAULT_RECIPE) is model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prediction", sorted(fm.PREDICTIONS))
 def test_every_prediction_trains_to_a_field_that_carries_the_gaussian_to_the_board(prediction):
     """A small network trained for 1000 steps in each view, turned into a velocity by as_velocity: its
