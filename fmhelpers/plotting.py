@@ -466,3 +466,60 @@ def plot_digits(
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_grid_law(
+    law: torch.Tensor,
+    ax: plt.Axes | None = None,
+    *,
+    board: Board = BOARD,
+    title: str | None = None,
+    vmax: float | None = None,
+    colorbar: bool = True,
+) -> plt.Axes:
+    """A law over the states of the gridded board (fmhelpers.discrete) as a heat map of each
+    state's probability, dark where high: column bin along x, row bin along y, over the board.
+
+    law: float (V, V), or (V + 1, V + 1) with the mask token last: the mask's row and column are
+    then drawn as a strip one bin wide beyond the board's right (x masked) and top (y masked)
+    edges, past a white line, with the fully masked state in the corner. vmax: the top of the
+    colour scale (default: the largest probability of a state without a mask token; the mask's
+    strips, far more probable per state early on, are then drawn at the top of the scale); pass
+    the same one to compare pictures.
+    """
+    board = check_board(board)
+    if not isinstance(law, torch.Tensor) or law.dim() != 2 or law.shape[0] != law.shape[1] or law.shape[0] < 2:
+        raise ValueError(f"law must be a square tensor (V, V) or (V + 1, V + 1), got "
+                         f"{tuple(law.shape) if isinstance(law, torch.Tensor) else type(law).__name__}")
+    check_finite("law", law)
+    if bool((law < 0).any()):
+        raise ValueError("law must hold probabilities (>= 0)")
+    if vmax is not None:
+        vmax = check_positive("vmax", vmax)
+    check_flag("colorbar", colorbar)
+    title = _title(title)
+    S = law.shape[0]
+    V = S if S % board.grid_size == 0 else S - 1
+    if V % board.grid_size:
+        raise ValueError(f"law must be (V, V) or (V + 1, V + 1) with V a multiple of the board's grid_size "
+                         f"{board.grid_size}, got {tuple(law.shape)}")
+    ax = _axes(ax)
+    width = 2 * board.scale / V
+    top = board.scale + (S - V) * width
+    values = law.detach().cpu().double().numpy().T  # imshow's rows are y
+    top_value = vmax if vmax is not None else max(float(values[:V, :V].max()), 1e-12)
+    image = ax.imshow(values, origin="lower", extent=(-board.scale, top, -board.scale, top), cmap=STYLE["density_cmap"],
+                      vmin=0, vmax=top_value, interpolation="nearest")
+    if S > V:
+        ax.axvline(board.scale, color="white", lw=1.5)
+        ax.axhline(board.scale, color="white", lw=1.5)
+        ax.text(board.scale + width / 2, -board.scale - 0.4 * width, "mask", ha="center", va="top", fontsize=7)
+        ax.text(-board.scale - 0.4 * width, board.scale + width / 2, "mask", ha="right", va="center", fontsize=7)
+    ax.set_xlim(-board.scale, top)
+    ax.set_ylim(-board.scale, top)
+    ax.set_aspect("equal", "box")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+    if title:
+        ax.set_title(title)
+    return ax
