@@ -70,13 +70,15 @@ def test_histogram_integrates_to_the_mass_in_the_square(gen):
 
 def test_a_grid_law_is_drawn_over_the_board_with_the_mask_strips_beyond_it():
     ax = fm.plot_grid_law(fm.grid_law(8), colorbar=False)
-    image = ax.images[0]
-    assert image.get_extent() == [-2.0, 2.0, -2.0, 2.0]
-    assert (image.get_array() == fm.grid_law(8).T.numpy()).all()  # x along columns, y along rows
+    mesh = ax.collections[0]
+    assert ax.get_xlim() == ax.get_ylim() == (-2.0, 2.0)
+    assert (mesh.get_array().reshape(8, 8) == fm.grid_law(8).T.numpy()).all()  # x along columns, y along rows
     law = fm.path_law(0.5, V=8)
     ax = fm.plot_grid_law(law, colorbar=False)
-    assert ax.images[0].get_extent() == [-2.0, 2.5, -2.0, 2.5] and ax.get_xlim() == (-2.0, 2.5)
-    assert ax.images[0].get_clim() == (0, law[:8, :8].max().item())  # the scale of the unmasked states
+    values = ax.collections[0].get_array().reshape(10, 10)  # with the blank gap before the mask's strip
+    assert values.mask[8].all() and float(values[9, 9]) == law[8, 8].item() and ax.get_xlim()[1] > 2.0
+    assert ax.collections[0].get_clim() == (0, law[:8, :8].max().item())  # the scale of the unmasked states
+    assert [label.get_text() for label in ax.get_xticklabels()][-1] == "m"
 
 
 def test_trajectories_have_a_legend_and_the_board(gen):
