@@ -645,14 +645,15 @@ def jump_law(rate: RateFunction, n_steps: int, *, source: str = "mask", V: int =
     S = n_tokens(source, V)
     states = raw_all_states(S)
     p0 = SOURCES[source].probs(V)
-    law = (p0[:, None] * p0[None, :]).reshape(1, -1)
+    law = p0[:, None] * p0[None, :]
     h = 1.0 / n_steps
     for k in range(n_steps):
         u = rate(states, torch.full((S * S, 1), k * h, dtype=torch.float64))
         if k == 0:
             check_rate("rate", u, states, S, " (the rate function's answer at t = 0)")
         probs = _step_probs(states, u.to(torch.float64), h)
-        law = law @ (probs[:, 0, :, None] * probs[:, 1, None, :]).reshape(S * S, S * S)
+        # law @ K without forming K (S^2 x S^2): sum_x law(x) P_1(a' | x) P_2(b' | x)
+        law = (law.reshape(-1, 1) * probs[:, 0, :]).T @ probs[:, 1, :]
     return law.reshape(S, S)
 
 
