@@ -18,16 +18,19 @@ ANSWERS = {
         "a coordinate not yet at x_1's token jumps there at rate kappa'_t / (1 - kappa_t). Averaging over the "
         "posterior replaces delta(y, x_1^i) by the marginal p(x_1^i = y | x_t), so "
         "u_t(y | x_t) = kappa'_t / (1 - kappa_t) (p(x_1^i = y | x_t) - delta(y, x_t^i)); with kappa_t = t^2 the factor "
-        "is 2 t / (1 - t^2) = 2 t / ((1 - t)(1 + t)). At the last Euler step, t = 1 - h, a masked coordinate jumps "
-        "with probability h times that factor, 2 (1 - h) / (2 - h) < 1: some coordinates are still masked at t = 1, "
-        "while with kappa_t = t the factor h / (1 - t) is exactly 1 there."
+        "is 2 t / (1 - t^2) = 2 t / ((1 - t)(1 + t)). A masked coordinate is unmasked at Euler step k with probability "
+        "h 2 t_k / (1 - t_k^2), whatever its posterior (the posterior's entries sum to 1). With T = 4: 0, 2/15, 1/3 and "
+        "6/7 at t_k = 0, 1/4, 1/2, 3/4 (at t = 0 the factor is 0: the first step does nothing), so a coordinate stays "
+        "masked with probability 1 * 13/15 * 2/3 * 1/7 = 0.0825 and a pair holds a mask token with probability "
+        "1 - (1 - 0.0825)^2 = 0.158, section 5's 0.1583. The last step alone unmasks with probability "
+        "2 (1 - h) / (2 - h) < 1, while with kappa_t = t the factor times h is exactly 1 there."
     ),
     "13.2": (
         "Bayes: p(x_1 = (a, c) | x_t = (mask, b)) is proportional to pi_1(a, c) K_t(mask | a) K_t(b | c). With the "
         "mask source K_t(mask | a) = 1 - kappa_t whatever a, and K_t(b | c) = kappa_t delta(b, c): the second "
         "coordinate of x_1 is b, and the first has law pi_1(a, b) / sum_a' pi_1(a', b), the conditional of pi_1 "
         "given its second coordinate; the factors (1 - kappa_t) kappa_t cancel in the normalisation, so t drops "
-        "out. On the board this is uniform over the 16 bins of column b's black cells. With the uniform source, "
+        "out. On the board this is uniform over the 16 black bins of row b (b is the second token, the row). With the uniform source, "
         "K_t(b | c) = kappa_t delta(b, c) + (1 - kappa_t) / V: the token b may be noise, and the answer mixes "
         "pi_1's conditional given b with its marginal, with weights that change with t."
     ),
