@@ -20,6 +20,8 @@ enough (1,089 at V = 32) to enumerate every law, posterior and rate exactly.
     scores      `black_share`, `grid_tv` (exact: pi_1 is known on the grid), `tv_noise_floor`,
                 `law_tv` (of a law, e.g. `jump_law`'s: no sampling noise at all)
     learning    `discrete_loss` (cross-entropy on (x_t, x_1)) and `train_discrete`, on `fm.fit`
+    likelihood  `grid_entropy` (H(pi_1), exact), `law_cross_entropy` (of a law, e.g. `jump_law`'s),
+                `negative_elbo` (the mask source's bound, exact over the masking patterns)
 
 Tokens are int64 tensors of shape (n, 2); times a float or a tensor (n,) / (n, 1) in [0, 1]. A
 rate function is called as rate(x_t, t) with x_t (n, 2) int64 and t (n, 1) float64 and returns the
@@ -643,14 +645,15 @@ def jump_law(rate: RateFunction, n_steps: int, *, source: str = "mask", V: int =
     S = n_tokens(source, V)
     states = raw_all_states(S)
     p0 = SOURCES[source].probs(V)
-    law = (p0[:, None] * p0[None, :]).reshape(1, -1)
+    law = p0[:, None] * p0[None, :]
     h = 1.0 / n_steps
     for k in range(n_steps):
         u = rate(states, torch.full((S * S, 1), k * h, dtype=torch.float64))
         if k == 0:
             check_rate("rate", u, states, S, " (the rate function's answer at t = 0)")
         probs = _step_probs(states, u.to(torch.float64), h)
-        law = law @ (probs[:, 0, :, None] * probs[:, 1, None, :]).reshape(S * S, S * S)
+        # law @ K without forming K (S^2 x S^2): sum_x law(x) P_1(a' | x) P_2(b' | x)
+        law = (law.reshape(-1, 1) * probs[:, 0, :]).T @ probs[:, 1, :]
     return law.reshape(S, S)
 
 
@@ -802,3 +805,99 @@ def train_discrete(model: nn.Module, recipe: DiscreteRecipe | None = None, *, pr
 
     return fit(model, batch_loss, recipe, progress=progress, snapshot_every=snapshot_every, device=device,
                desc="discrete")
+
+
+# ---- 6. likelihood ---------------------------------------------------------------------------------
+def grid_entropy(V: int = 32, *, board: Board = BOARD) -> float:
+    """H(pi_1) = - sum_x pi_1(x) log pi_1(x) in nats, exactly, by summing over the V^2 states (pi_1
+    is uniform on the black bins, so this is the log of their number)."""
+    law = raw_grid_law(*_check_grid(V, board))
+    black = law[law > 0]
+    return -(black * black.log()).sum().item()
+
+
+def law_cross_entropy(law: torch.Tensor, V: int = 32, *, board: Board = BOARD) -> float:
+    """- sum_x pi_1(x) log law(x) in nats: the exact mean negative log-likelihood of pi_1's data
+    under a law over the states, e.g. `jump_law`'s (the sampler's own law at T steps). It equals
+    H(pi_1) + KL(pi_1 || law), so it is at least `grid_entropy`; inf where the law puts nothing on a
+    black bin.
+
+    Args:
+        law: float (V, V) or (V + 1, V + 1) with the mask token last, >= 0, summing to 1.
+    """
+    V, board = _check_grid(V, board)
+    if not isinstance(law, torch.Tensor) or law.shape not in ((V, V), (V + 1, V + 1)):
+        raise ValueError(f"law must be a tensor of shape ({V}, {V}) or ({V + 1}, {V + 1}), got "
+                         f"{tuple(law.shape) if isinstance(law, torch.Tensor) else type(law).__name__}")
+    if not law.is_floating_point() or bool((law < 0).any()) or abs(law.sum().item() - 1) > 1e-6:
+        raise ValueError("law must hold probabilities: >= 0, summing to 1")
+    target = raw_grid_law(V, board)
+    black = target > 0
+    return -(target[black] * law[:V, :V].to(torch.float64)[black].log()).sum().item()
+
+
+def _nodes(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gauss-Legendre nodes and weights on [0, 1], float64."""
+    import numpy as np
+
+    x, w = np.polynomial.legendre.leggauss(n)
+    return torch.tensor((x + 1) / 2), torch.tensor(w / 2)
+
+
+def negative_elbo(model: nn.Module | None = None, *, schedule: str = "linear", V: int = 32, board: Board = BOARD,
+                  n_nodes: int = 32) -> float:
+    """The mask source's bound on the negative log-likelihood, in nats, averaged over pi_1:
+
+        - log p(x_1) <= int_0^1 kappa'_t / (1 - kappa_t) E_{x_t ~ p_t(. | x_1)} [ sum over the masked
+                        coordinates i of x_t of - log p_theta(x_1^i | x_t, t) ] dt,
+
+    for the continuous-time chain whose rate is `rate_from_posterior` of p_theta (the evidence lower
+    bound of masked diffusion, with its sign turned). Each coordinate of x_t is masked with
+    probability 1 - kappa_t, independently, so the expectation is a sum over four masking
+    patterns, done exactly; the integrand kappa'_t ((1 - kappa_t)(l_1 + l_2 at both masked) +
+    kappa_t (l_1 at (mask, x_1^2) + l_2 at (x_1^1, mask))) is smooth, and the time integral is
+    Gauss-Legendre with n_nodes nodes. With the exact posterior (model=None) it equals
+    `grid_entropy` whatever the schedule: the bound is tight.
+
+    Args:
+        model: an `fm.DiscreteMLP` trained with the mask source, or None for the exact posterior.
+        schedule: a key of `KAPPA_SCHEDULES`.
+        n_nodes: Gauss-Legendre nodes in t, >= 1.
+
+    Returns:
+        the bound in nats (compare `grid_entropy`, and `law_cross_entropy` of a `jump_law`).
+    """
+    check_choice("schedule", schedule, tuple(KAPPA_SCHEDULES))
+    V, board = _check_grid(V, board)
+    n_nodes = check_count("n_nodes", n_nodes, minimum=1)
+    if model is not None:
+        check_model("model", model, "fm.DiscreteMLP()")
+        if not isinstance(model, DiscreteMLP):
+            raise TypeError(f"model must be an fm.DiscreteMLP (per-coordinate logits) or None, got {type(model).__name__}")
+        if model.V != V:
+            raise ValueError(f"model has V = {model.V} but V is {V}")
+    law = raw_grid_law(V, board)
+    x_1 = raw_all_states(V)[law.reshape(-1) > 0]
+    weight = law.reshape(-1)[law.reshape(-1) > 0]
+    m = len(x_1)
+    mask = torch.full((m,), V)
+    patterns = torch.cat([torch.stack([mask, mask], 1), torch.stack([mask, x_1[:, 1]], 1),
+                          torch.stack([x_1[:, 0], mask], 1)])  # both masked; the first; the second
+    targets = torch.cat([x_1, x_1, x_1])
+    nodes, weights = _nodes(n_nodes)
+    schedule_ = KAPPA_SCHEDULES[schedule]
+    total = 0.0
+    for t, w in zip(nodes, weights):
+        times = torch.full((3 * m, 1), float(t), dtype=torch.float64)
+        if model is None:
+            probs = raw_posterior_marginals(patterns, times, "mask", schedule, V, law)
+        else:
+            parameter = next(model.parameters())
+            with torch.no_grad():
+                logits = model.raw(patterns.to(parameter.device), times.to(parameter.device, parameter.dtype))
+            probs = torch.softmax(logits.to(torch.float64), dim=2).cpu()
+        loss = -probs.gather(2, targets[:, :, None]).squeeze(2).clamp(min=1e-300).log()  # (3m, 2)
+        both, first, second = loss[:m].sum(1), loss[m:2 * m, 0], loss[2 * m:, 1]
+        kappa, dkappa = schedule_.kappa(t), schedule_.dkappa(t)
+        total += float(w) * float(dkappa) * (weight * ((1 - kappa) * both + kappa * (first + second))).sum().item()
+    return total

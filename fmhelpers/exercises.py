@@ -122,6 +122,18 @@ HINTS: dict[str, dict[str, str]] = {
              "probes": "the probes need mean 0 and E[eps eps^T] = I (+-1 entries, or Gaussian)",
              "summed": "with n_probes = 16 the estimate should be the mean over the probes, not their sum",
              "nonlinear": "right on v = A x, but not on a nonlinear field: take the Jacobian at the points x"},
+    "13.1": {"general": "redo section 3's derivation with kappa_t in place of t: differentiate the conditional "
+                        "law, eliminate the source's share, then average over the posterior",
+             "linear": "that is the rate of kappa_t = t: the schedule here is t^2, and both kappa_t and its "
+                       "derivative change",
+             "derivative": "the numerator is right, but 1 - kappa_t is not 1 - t for this schedule",
+             "diagonal": "your rows do not sum to zero: what leaves the current token must be taken from its "
+                         "diagonal entry"},
+    "13.2": {"general": "write Bayes' rule for x_1 given x_t = (mask, b): which factors depend on the first "
+                        "coordinate of x_1, and which on t?",
+             "marginal": "that ignores b: the unmasked coordinate is x_1's own second token, and it tells "
+                         "something about the first",
+             "unnormalised": "the shape is right but it does not sum to 1 over the V values"},
 }
 # The strongest hint of each exercise: it gives most of the answer, so it comes after GIVE_AWAY_AFTER tries.
 STRONG: dict[str, str] = {
@@ -139,6 +151,7 @@ STRONG: dict[str, str] = {
     "09.2": "on the trig path alpha'/alpha = -(pi/2) tan(pi t/2)",
     "10.2": "grad log p_t(c | x) = grad log p_t(x | c) - grad log p_t(x), and each score comes from its field",
     "11.1": "||x_t - t y_b||^2 - ||x_t - t y_a||^2 = 2 t (1 - t) x_0 . (y_a - y_b) + t^2 ||y_a - y_b||^2",
+    "13.1": "the conditional rate towards x_1's token is kappa'_t / (1 - kappa_t), and kappa'_t = 2 t here",
 }
 
 
@@ -841,3 +854,77 @@ def check_hutchinson(my_hutchinson: Callable[..., torch.Tensor]) -> bool | None:
     else:
         key = "nonlinear"
     return _verdict("11.2", False, key)
+
+
+def check_quadratic_rate(my_rate: Callable[..., torch.Tensor]) -> bool | None:
+    """13.1: my_rate(marginals, x_t, t) -> (n, 2, V + 1), the rate of the chain that carries pi_t for the
+    mask source and kappa_t = t^2, from the posterior marginals (n, 2, V) at states x_t (n, 2) (token V
+    is the mask) and a time t in [0, 1).
+
+    Checked against `fm.rate_from_posterior` (schedule "quadratic") on 200 states with random marginals,
+    at four times, to 1e-9.
+    """
+    from .discrete import rate_from_posterior
+
+    check_callable("my_rate", my_rate, "my_rate(marginals, x_t, t)")
+    V, n = 8, 200
+    g = torch.Generator().manual_seed(13)
+    x_t = torch.randint(0, V + 1, (n, 2), generator=g)
+    marginals = torch.softmax(torch.randn(n, 2, V, generator=g, dtype=torch.float64) * 2, dim=2)
+    times = (0.1, 0.4, 0.7, 0.95)
+    ran, got = _run("13.1", lambda: [my_rate(marginals.clone(), x_t.clone(), t) for t in times])
+    if ran is None:
+        return None
+    got = [_tensor("my_rate(marginals, x_t, t)", v, (n, 2, V + 1)) for v in got]
+    bad = next((v for v in got if isinstance(v, str)), None)
+    if bad is not None:
+        return _verdict("13.1", False, form=bad)
+    want = [rate_from_posterior(marginals, x_t, t, source="mask", schedule="quadratic") for t in times]
+    if all((a - b).abs().max().item() <= 1e-9 * (1 + b.abs().max().item()) for a, b in zip(got, want)):
+        return _verdict("13.1", True)
+
+    def close(scale: Callable[[float], float]) -> bool:  # the right shape of rate with another factor
+        return all((a - b * scale(t)).abs().max().item() <= 1e-6 * (1 + b.abs().max().item())
+                   for a, b, t in zip(got, want, times))
+
+    if all(a.sum(dim=2).abs().max().item() > 1e-6 for a in got):
+        key = "diagonal"
+    elif close(lambda t: (1 - t * t) / (2 * t * (1 - t))):
+        key = "linear"
+    elif close(lambda t: (1 - t * t) / (1 - t)):
+        key = "derivative"
+    else:
+        key = "general"
+    return _verdict("13.1", False, key)
+
+
+def check_masked_posterior(masked_posterior: Callable[[int], torch.Tensor]) -> bool | None:
+    """13.2: masked_posterior(b) -> (V,), the law of the first coordinate of x_1 given x_t = (mask, b) for
+    the mask source on the course's board with V = 32, the same at every t in (0, 1).
+
+    Checked against `fm.posterior_marginals` at t = 0.2, 0.5 and 0.9, for every b, to 1e-9.
+    """
+    from .discrete import posterior_marginals
+
+    check_callable("masked_posterior", masked_posterior, "masked_posterior(b)")
+    V = 32
+    ran, got = _run("13.2", lambda: [masked_posterior(b) for b in range(V)])
+    if ran is None:
+        return None
+    got = [_tensor("masked_posterior(b)", v, (V,)) for v in got]
+    bad = next((v for v in got if isinstance(v, str)), None)
+    if bad is not None:
+        return _verdict("13.2", False, form=bad)
+    answer = torch.stack(got)  # (V, V): row b
+    states = torch.stack([torch.full((V,), V), torch.arange(V)], dim=1)
+    want = [posterior_marginals(states, t, V=V)[:, 0] for t in (0.2, 0.5, 0.9)]
+    if all((answer - w).abs().max().item() <= 1e-9 for w in want):
+        return _verdict("13.2", True)
+    sums = answer.sum(dim=1)
+    if ((sums - 1).abs() > 1e-6).any() and (answer / sums[:, None] - want[0]).abs().max().item() <= 1e-9:
+        key = "unnormalised"
+    elif (answer - answer[0]).abs().max().item() <= 1e-9:
+        key = "marginal"
+    else:
+        key = "general"
+    return _verdict("13.2", False, key)

@@ -466,3 +466,71 @@ def plot_digits(
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_grid_law(
+    law: torch.Tensor,
+    ax: plt.Axes | None = None,
+    *,
+    board: Board = BOARD,
+    title: str | None = None,
+    vmax: float | None = None,
+    colorbar: bool = True,
+) -> plt.Axes:
+    """A law over the states of the gridded board (fmhelpers.discrete) as a heat map of each
+    state's probability, dark where high: column bin along x, row bin along y, over the board.
+
+    law: float (V, V), or (V + 1, V + 1) with the mask token last: the mask's row and column are
+    then drawn as strips (`MASK_STRIP` of the board's side wide, past a gap) beyond the board's
+    right edge (x masked) and top edge (y masked), with the fully masked state in the corner, and
+    the ticks there read "m". vmax: the top of the colour scale (default: the largest probability
+    of a state without a mask token; the mask's strips, far more probable per state early on, are
+    then drawn at the top of the scale); pass the same one to compare pictures.
+    """
+    board = check_board(board)
+    if not isinstance(law, torch.Tensor) or law.dim() != 2 or law.shape[0] != law.shape[1] or law.shape[0] < 2:
+        raise ValueError(f"law must be a square tensor (V, V) or (V + 1, V + 1), got "
+                         f"{tuple(law.shape) if isinstance(law, torch.Tensor) else type(law).__name__}")
+    check_finite("law", law)
+    if bool((law < 0).any()):
+        raise ValueError("law must hold probabilities (>= 0)")
+    if vmax is not None:
+        vmax = check_positive("vmax", vmax)
+    check_flag("colorbar", colorbar)
+    title = _title(title)
+    S = law.shape[0]
+    V = S if S % board.grid_size == 0 else S - 1
+    if V % board.grid_size:
+        raise ValueError(f"law must be (V, V) or (V + 1, V + 1) with V a multiple of the board's grid_size "
+                         f"{board.grid_size}, got {tuple(law.shape)}")
+    ax = _axes(ax)
+    side = 2 * board.scale
+    edges = np.linspace(-board.scale, board.scale, V + 1)
+    top = board.scale
+    if S > V:  # the mask's strip, past a gap
+        gap, strip = MASK_STRIP[0] * side, MASK_STRIP[1] * side
+        edges = np.concatenate([edges, [board.scale + gap, board.scale + gap + strip]])
+        top = board.scale + gap + strip
+    values = law.detach().cpu().double().numpy()
+    if S > V:  # a column of the gap, drawn blank
+        values = np.insert(np.insert(values, V, np.nan, axis=0), V, np.nan, axis=1)
+    top_value = vmax if vmax is not None else max(float(np.nanmax(values[:V, :V])), 1e-12)
+    mesh = ax.pcolormesh(edges, edges, values.T, cmap=STYLE["density_cmap"], vmin=0, vmax=top_value,
+                         rasterized=True)  # values.T: rows of the picture are y
+    ax.set_xlim(-board.scale, top)
+    ax.set_ylim(-board.scale, top)
+    ax.set_aspect("equal", "box")
+    if S > V:
+        ticks = [t for t in ax.get_xticks() if -board.scale <= t <= board.scale] + [top - strip / 2]
+        labels = [f"{t:g}" for t in ticks[:-1]] + ["m"]
+        ax.set_xticks(ticks, labels)
+        ax.set_yticks(ticks, labels)
+        ax.add_patch(plt.Rectangle((-board.scale, -board.scale), side, side, fill=False, lw=0.8, color="0.5"))
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.03)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+MASK_STRIP = (0.03, 0.08)  # plot_grid_law: the gap before the mask's strip and its width, as shares of the board's side

@@ -124,3 +124,16 @@ def test_guidance_smoke_run_prints_its_table(tmp_path, capsys):
     assert "**not met**" in printed  # 10 training steps are far from the goals
     module.main(["--table", "--out", str(tmp_path / "g.json")])
     assert capsys.readouterr().out.strip() == module.table(out)
+
+
+def test_discrete_smoke_run_prints_its_tables(tmp_path, capsys):
+    module = _load("discrete")
+    out = module.main(["--smoke", "--out", str(tmp_path / "d.json")])
+    printed = capsys.readouterr().out
+    assert "| T | source |" in printed and "| likelihood (nats) | value |" in printed
+    assert out["goals"]["exactness"] and out["goals"]["control"]  # exact even on the smoke settings
+    assert set(out["learned"]) == set(out["exact"]) == {"mask", "uniform"} and out["notebook_seconds"] is None
+    assert abs(out["elbo"]["exact"] - out["entropy"]) < 1e-9 and out["exact"]["mask"]["1"]["law_tv"] > 0.49
+    assert "**not met**" in printed  # 30 training steps are far from the goals
+    module.main(["--table", "--out", str(tmp_path / "d.json")])
+    assert capsys.readouterr().out.strip() == module.table(out)

@@ -3,6 +3,7 @@ and rate against independent answers (brute-force Bayes, Monte Carlo, the Kolmog
 equation with a control that must fail), the jump sampler, and the factorised network on fm.fit."""
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -277,6 +278,77 @@ def test_every_table_entry_changes_the_training_run():
         assert fm.train_discrete(fm.DiscreteMLP(V=8, hidden=8, n_layers=1), short, progress=False, **change).losses != base
 
 
+# ---- 5b. likelihood ------------------------------------------------------------------------------
+def test_the_entropy_and_the_cross_entropy_of_a_law_against_enumeration_and_monte_carlo(gen):
+    law = fm.grid_law(8)
+    brute = -sum(p * math.log(p) for p in law.reshape(-1).tolist() if p > 0)
+    assert abs(fm.grid_entropy(8) - brute) < 1e-12 and abs(fm.grid_entropy(32) - math.log(512)) < 1e-12
+    assert abs(fm.law_cross_entropy(law, 8) - fm.grid_entropy(8)) < 1e-12  # KL(pi_1 || pi_1) = 0
+    flat = torch.full((8, 8), 1 / 64, dtype=torch.float64)
+    assert abs(fm.law_cross_entropy(flat, 8) - math.log(64)) < 1e-12
+    other = fm.jump_law(_exact("mask"), 2, V=8)  # (9, 9), some mass on white bins and none left masked
+    x = fm.sample_grid(200_000, 8, generator=gen)
+    monte_carlo = -other[x[:, 0], x[:, 1]].log().mean().item()
+    assert abs(fm.law_cross_entropy(other, 8) - monte_carlo) < 0.01
+    assert fm.law_cross_entropy(other, 8) > fm.grid_entropy(8) + 0.1
+    holes = law.clone()
+    holes[law > 0] = 0
+    holes[0, 0] = 1.0
+    assert fm.law_cross_entropy(holes, 8) == math.inf
+
+
+def _brute_negative_elbo(probs, schedule, V, board):
+    """The bound by a loop over every x_1 and every state x_t, with scipy's adaptive quadrature in t
+    (probs(states, t) is asked once per time, for all states)."""
+    from scipy.integrate import quad
+
+    kappa, dkappa = KAPPA_SCHEDULES[schedule].kappa, KAPPA_SCHEDULES[schedule].dkappa
+    law = fm.grid_law(V, board=board)
+    states = fm.all_states(V=V)
+    data = [(a, b, law[a, b].item()) for a, b in fm.all_states(source="uniform", V=V).tolist() if law[a, b] > 0]
+
+    def integrand(t):
+        k, dk = float(kappa(torch.tensor(t))), float(dkappa(torch.tensor(t)))
+        if k >= 1:
+            return 0.0
+        p_theta = probs(states, t).tolist()
+        out = 0.0
+        for a, b, weight in data:
+            for (s1, s2), p in zip(states.tolist(), p_theta):
+                chance = 1.0
+                for s, v in ((s1, a), (s2, b)):
+                    chance *= (1 - k) if s == V else (k if s == v else 0.0)
+                if chance > 0:
+                    loss = sum(-math.log(p[i][v]) for i, (s, v) in enumerate(((s1, a), (s2, b))) if s == V)
+                    out += weight * chance * loss
+        return dk / (1 - k) * out
+
+    return quad(integrand, 0, 1, epsabs=1e-9, epsrel=1e-9, limit=100)[0]
+
+
+@pytest.mark.parametrize("schedule", ["linear", "quadratic"])
+def test_the_elbo_against_brute_force_and_it_is_tight_at_the_exact_posterior(schedule):
+    V = 4
+    exact = lambda x, t: fm.posterior_marginals(x, t, schedule=schedule, V=V, board=SMALL)  # noqa: E731
+    got = fm.negative_elbo(schedule=schedule, V=V, board=SMALL)
+    assert abs(got - _brute_negative_elbo(exact, schedule, V, SMALL)) < 1e-7
+    assert abs(got - fm.grid_entropy(V, board=SMALL)) < 1e-10
+    net = fm.DiscreteMLP(V=V, hidden=8, n_layers=1, seed=3)
+    soft = lambda x, t: torch.softmax(net(x, t).double(), dim=2).detach()  # noqa: E731
+    bound = fm.negative_elbo(net, schedule=schedule, V=V, board=SMALL, n_nodes=64)
+    assert abs(bound - _brute_negative_elbo(soft, schedule, V, SMALL)) < 1e-6
+    assert bound > fm.grid_entropy(V, board=SMALL) + 0.1
+
+
+def test_the_elbo_bounds_the_likelihood_of_the_chain_it_describes():
+    """A fine Euler chain of a network's rate has nearly the continuous chain's law: its exact
+    cross-entropy must sit below the bound (and above the entropy)."""
+    net = fm.DiscreteMLP(V=8, hidden=16, n_layers=1, seed=1)
+    bound = fm.negative_elbo(net, V=8)
+    chain = fm.law_cross_entropy(fm.jump_law(fm.model_rate(net), 512, V=8), 8)
+    assert fm.grid_entropy(8) < chain <= bound
+
+
 # ---- 6. bad input --------------------------------------------------------------------------------
 TOK = torch.tensor([[0, 1], [2, 3]])
 MASKED = torch.tensor([[8, 1], [2, 8]])
@@ -355,6 +427,13 @@ BAD = {
     "train_discrete": (lambda: fm.train_discrete(fm.DiscreteMLP(V=16, hidden=8, n_layers=1), SMOKE), ValueError, "V"),
     "train_discrete recipe": (lambda: fm.train_discrete(NET, fm.DEFAULT_RECIPE), TypeError, "recipe"),
     "train_discrete source": (lambda: fm.train_discrete(NET, SMOKE, source="noise"), ValueError, "source"),
+    "grid_entropy": (lambda: fm.grid_entropy(6), ValueError, "V"),
+    "law_cross_entropy": (lambda: fm.law_cross_entropy(-fm.grid_law(8), 8), ValueError, "law"),
+    "law_cross_entropy shape": (lambda: fm.law_cross_entropy(fm.grid_law(8), 16), ValueError, "law"),
+    "negative_elbo": (lambda: fm.negative_elbo(fm.VelocityMLP(), V=8), TypeError, "model"),
+    "negative_elbo V": (lambda: fm.negative_elbo(NET, V=16), ValueError, "V"),
+    "negative_elbo schedule": (lambda: fm.negative_elbo(schedule="cubic", V=8), ValueError, "schedule"),
+    "negative_elbo n_nodes": (lambda: fm.negative_elbo(V=8, n_nodes=0), ValueError, "n_nodes"),
 }
 test_bad_input = table_test(BAD)
 

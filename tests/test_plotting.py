@@ -68,6 +68,19 @@ def test_histogram_integrates_to_the_mass_in_the_square(gen):
     assert float(values[values > 0].mean()) == pytest.approx(0.125, rel=0.05)
 
 
+def test_a_grid_law_is_drawn_over_the_board_with_the_mask_strips_beyond_it():
+    ax = fm.plot_grid_law(fm.grid_law(8), colorbar=False)
+    mesh = ax.collections[0]
+    assert ax.get_xlim() == ax.get_ylim() == (-2.0, 2.0)
+    assert (mesh.get_array().reshape(8, 8) == fm.grid_law(8).T.numpy()).all()  # x along columns, y along rows
+    law = fm.path_law(0.5, V=8)
+    ax = fm.plot_grid_law(law, colorbar=False)
+    values = ax.collections[0].get_array().reshape(10, 10)  # with the blank gap before the mask's strip
+    assert values.mask[8].all() and float(values[9, 9]) == law[8, 8].item() and ax.get_xlim()[1] > 2.0
+    assert ax.collections[0].get_clim() == (0, law[:8, :8].max().item())  # the scale of the unmasked states
+    assert [label.get_text() for label in ax.get_xticklabels()][-1] == "m"
+
+
 def test_trajectories_have_a_legend_and_the_board(gen):
     traj = fm.euler(fm.marginal_velocity, fm.sample_gaussian(5, generator=gen), 3, return_trajectory=True)
     ax = fm.plot_trajectories(traj)
@@ -150,6 +163,11 @@ BAD = {
     "histogram vmax": (lambda: fm.plot_histogram(GOOD, vmax=-1.0), ValueError, "vmax"),
     "velocity_grid": (lambda: fm.velocity_grid(fm.marginal_velocity, 0.5, lim=float("nan")), ValueError, "lim"),
     "time_color": (lambda: fm.time_color(1.5), ValueError, "t"),
+    "plot_grid_law": (lambda: fm.plot_grid_law(torch.ones(8, 4)), ValueError, "law"),
+    "plot_grid_law negative": (lambda: fm.plot_grid_law(-fm.grid_law(8)), ValueError, "law"),
+    "plot_grid_law V": (lambda: fm.plot_grid_law(torch.ones(7, 7) / 49), ValueError, "law"),
+    "plot_grid_law vmax": (lambda: fm.plot_grid_law(fm.grid_law(8), vmax=0.0), ValueError, "vmax"),
+    "plot_grid_law board": (lambda: fm.plot_grid_law(fm.grid_law(8), board="4x4"), TypeError, "board"),
 }
 test_bad_input = table_test(BAD)
 test_bad_points = points_test({
