@@ -165,6 +165,7 @@ from .plotting import (
     plot_loss,
     plot_quiver,
     plot_samples,
+    plot_scores,
     plot_time_grid,
     plot_trajectories,
     plot_velocity_field,

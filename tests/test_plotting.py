@@ -150,6 +150,15 @@ BAD = {
     "histogram vmax": (lambda: fm.plot_histogram(GOOD, vmax=-1.0), ValueError, "vmax"),
     "velocity_grid": (lambda: fm.velocity_grid(fm.marginal_velocity, 0.5, lim=float("nan")), ValueError, "lim"),
     "time_color": (lambda: fm.time_color(1.5), ValueError, "t"),
+    "plot_scores": (lambda: fm.plot_scores([1, 2], {"a": [0.5]}), ValueError, "curves"),
+    "scores settings": (lambda: fm.plot_scores([0, 1], {"a": [0.5, 0.2]}), ValueError, "settings"),
+    "scores empty": (lambda: fm.plot_scores([1, 2], {}), ValueError, "curves"),
+    "scores strings": (lambda: fm.plot_scores([1, 2], {"a": ["x", "y"]}), TypeError, "curves"),
+    "scores resolution": (lambda: fm.plot_scores([1, 2], {"a": [1, 2]}, resolution=0.0), ValueError, "resolution"),
+    "scores floor": (lambda: fm.plot_scores([1, 2], {"a": [1, 2]}, floor=float("nan")), ValueError, "floor"),
+    "scores inf": (lambda: fm.plot_scores([1, 2], {"a": [1, float("inf")]}), ValueError, "curves"),
+    "scores all NaN": (lambda: fm.plot_scores([1, 2], {"a": [float("nan")] * 2}), ValueError, "curves"),
+    "scores log_y": (lambda: fm.plot_scores([1, 2], {"a": [1, 2]}, log_y="yes"), TypeError, "log_y"),
 }
 test_bad_input = table_test(BAD)
 test_bad_points = points_test({
@@ -160,6 +169,21 @@ test_bad_points = points_test({
     "plot_histogram": lambda bad: fm.plot_histogram(bad),
 })
 test_bad_times = times_test({"velocity_grid": lambda t: fm.velocity_grid(fm.marginal_velocity, t, n_grid=2)})
+
+
+def test_scores_draw_a_zero_on_the_resolution_line_not_as_a_small_number():
+    ax = fm.plot_scores([1, 10, 100], {"exact": [0.5, 0.01, 0.0], "model": [0.6, 0.02, 0.01]},
+                        colors={"exact": fm.STYLE["exact"]}, floor=0.003, resolution=1e-3)
+    exact, triangle, model = ax.lines[:3]
+    assert list(exact.get_ydata()) == [0.5, 0.01, 1e-3] and exact.get_color() == fm.STYLE["exact"]
+    assert list(triangle.get_xdata()) == [100.0] and triangle.get_marker() == "v"
+    assert list(model.get_ydata()) == [0.6, 0.02, 0.01] and model.get_color() == fm.STYLE["series"][1]
+    assert [line.get_ydata()[0] for line in ax.lines[3:]] == [0.003, 1e-3]  # the floor, the resolution
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "10", "100"]
+    ax = fm.plot_scores([0.0, 1.0, 2.0], {"a": [0.0, float("nan"), 0.3]}, log_x=False, log_y=False, legend=False)
+    assert list(ax.lines[0].get_xdata()) == [0.0, 2.0] and list(ax.lines[0].get_ydata()) == [0.0, 0.3]  # NaN: not run
+    assert ax.get_legend() is None
 
 
 def test_the_field_checks_reach_the_plots():
