@@ -138,6 +138,7 @@ from .guidance import (
     class_density,
     class_score,
     class_velocity,
+    gaussian_guided_velocity,
     guided_field,
     guided_velocity,
     sample_class,
