@@ -246,7 +246,8 @@ def plot_trajectories(
     board: bool | Board = True,
     legend: bool = True,
 ) -> plt.Axes:
-    """Paths of single samples: trajectory of shape (n_steps + 1, n, 2); start purple, end red.
+    """Paths of single samples: trajectory of shape (n_steps + 1, n, 2); start purple, end red, and each
+    step of a path in `time_color` of its time (states taken as equally spaced in t from 0 to 1).
 
     board: shade the course's board behind the paths (False: none; or the `fm.Board` to shade).
     legend: say which dot is the start and which the end.
@@ -265,7 +266,14 @@ def plot_trajectories(
     if board is not None:
         draw_board(ax, board=board)
     path = trajectory[:, :n_show].detach().cpu().numpy()
-    ax.plot(path[:, :, 0], path[:, :, 1], color="0.45", lw=0.6, alpha=0.7)
+    n_steps = len(path) - 1
+    if n_steps:
+        from matplotlib.collections import LineCollection
+
+        steps = np.stack([path[:-1], path[1:]], axis=2)                      # (n_steps, n, 2 ends, 2)
+        colours = [time_color((k + 0.5) / n_steps) for k in range(n_steps)]
+        ax.add_collection(LineCollection(steps.reshape(-1, 2, 2), colors=np.repeat(colours, path.shape[1], axis=0),
+                                         linewidths=0.7, alpha=0.8))
     ax.scatter(path[0, :, 0], path[0, :, 1], s=8, color=STYLE["source"], zorder=3, label="start")
     ax.scatter(path[-1, :, 0], path[-1, :, 1], s=8, color=STYLE["target"], zorder=3, label="end")
     if legend:
@@ -478,8 +486,9 @@ def plot_scores(
         ax.axhline(resolution, color="0.6", ls=":", lw=1, label=f"{resolution:.2g}: resolution (\u25bd: none)")
     if log_x:
         ax.set_xscale("log")
-        ax.set_xticks(xs, [f"{v:g}" for v in xs])
-        ax.minorticks_off()
+        if len(xs) <= 10:  # few settings: label each; many: the log axis's own ticks
+            ax.set_xticks(xs, [f"{v:g}" for v in xs])
+            ax.minorticks_off()
     if log_y:
         ax.set_yscale("log")
     ax.set(xlabel=xlabel, ylabel=ylabel)

@@ -19,7 +19,7 @@ def test_every_plot_draws_on_the_given_axes(gen):
     assert fm.plot_samples(x, axes[0], board=True) is axes[0] and len(axes[0].collections) == 1
     assert fm.plot_velocity_field(fm.marginal_velocity, 0.5, axes[1]) is axes[1] and axes[1].collections
     traj = fm.euler(fm.marginal_velocity, fm.sample_gaussian(10, generator=gen), 4, return_trajectory=True)
-    assert fm.plot_trajectories(traj, axes[2]) is axes[2] and len(axes[2].lines) == 10
+    assert fm.plot_trajectories(traj, axes[2]) is axes[2] and len(axes[2].collections[0].get_segments()) == 10 * 4
     assert fm.plot_density(lambda p: fm.marginal_density(p, 0.5), axes[3], n_grid=20) is axes[3] and axes[3].images
     assert fm.plot_loss([3.0, 2.0, 1.5] * 30, axes[4], floor=1.0, window=10) is axes[4]
     assert len(axes[4].lines) == 3
@@ -66,6 +66,18 @@ def test_histogram_integrates_to_the_mass_in_the_square(gen):
     assert float(values.sum()) * (4.0 / 40) ** 2 == pytest.approx(1.0)
     # the same samples against the exact density: one colour scale, similar heights on the cells
     assert float(values[values > 0].mean()) == pytest.approx(0.125, rel=0.05)
+
+
+def test_trajectories_are_coloured_by_time_from_the_source_to_the_target(gen):
+    from matplotlib.colors import to_rgb
+
+    traj = fm.euler(fm.marginal_velocity, fm.sample_gaussian(3, generator=gen), 4, return_trajectory=True)
+    steps = fm.plot_trajectories(traj, board=False, legend=False).collections[0]
+    colours = steps.get_colors()[:, :3]
+    assert len(colours) == 4 * 3 and colours[0] == pytest.approx(fm.time_color(1 / 8))
+    assert colours[-1] == pytest.approx(fm.time_color(7 / 8))
+    assert abs(colours[0] - to_rgb(fm.STYLE["source"])).sum() < abs(colours[-1] - to_rgb(fm.STYLE["source"])).sum()
+    assert len(fm.plot_trajectories(traj[:1], board=False, legend=False).collections) == 2  # one state: two dots
 
 
 def test_trajectories_have_a_legend_and_the_board(gen):
