@@ -476,21 +476,25 @@ def plot_scores(
         color = colors.get(name, STYLE["series"][i % len(STYLE["series"])])
         run = ~np.isnan(ys)
         below = run & (ys < resolution) if (log_y and resolution is not None) else np.zeros(len(ys), bool)
-        shown = np.where(below, resolution if resolution is not None else np.nan, ys)
-        ax.plot(xs[run], shown[run], "o-", color=color, lw=1.5, ms=4, label=name)
-        if below.any():
-            ax.plot(xs[below], shown[below], "v", color=color, ms=8, mfc="white", zorder=4)
+        ax.plot(xs[run & ~below], ys[run & ~below], "o-", color=color, lw=1.5, ms=4, label=name)
+        if below.any():  # no line to them: below the resolution there is no value to join
+            ax.plot(xs[below], np.full(int(below.sum()), resolution), "v", color=color, ms=8, mfc="white", zorder=4)
     if floor is not None:
         ax.axhline(floor, color="0.4", ls="--", lw=1, label=f"{floor_label} ({floor:.3g})")
     if log_y and resolution is not None:
-        ax.axhline(resolution, color="0.6", ls=":", lw=1, label=f"{resolution:.2g}: resolution (\u25bd: none)")
+        ax.axhline(resolution, color="0.6", ls=":", lw=1, label=f"1/{1 / resolution:.0f}: one sample (\u25bd: none)")
     if log_x:
         ax.set_xscale("log")
         if len(xs) <= 10:  # few settings: label each; many: the log axis's own ticks
             ax.set_xticks(xs, [f"{v:g}" for v in xs])
             ax.minorticks_off()
     if log_y:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # labels 0.01, 0.02, 0.05, ...: no colliding minor labels
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set(xlabel=xlabel, ylabel=ylabel)
     if title:
         ax.set_title(title)

@@ -187,8 +187,8 @@ def test_scores_draw_a_zero_on_the_resolution_line_not_as_a_small_number():
     ax = fm.plot_scores([1, 10, 100], {"exact": [0.5, 0.01, 0.0], "model": [0.6, 0.02, 0.01]},
                         colors={"exact": fm.STYLE["exact"]}, floor=0.003, resolution=1e-3)
     exact, triangle, model = ax.lines[:3]
-    assert list(exact.get_ydata()) == [0.5, 0.01, 1e-3] and exact.get_color() == fm.STYLE["exact"]
-    assert list(triangle.get_xdata()) == [100.0] and triangle.get_marker() == "v"
+    assert list(exact.get_ydata()) == [0.5, 0.01] and exact.get_color() == fm.STYLE["exact"]  # no line to the zero
+    assert list(triangle.get_xdata()) == [100.0] and list(triangle.get_ydata()) == [1e-3] and triangle.get_marker() == "v"
     assert list(model.get_ydata()) == [0.6, 0.02, 0.01] and model.get_color() == fm.STYLE["series"][1]
     assert [line.get_ydata()[0] for line in ax.lines[3:]] == [0.003, 1e-3]  # the floor, the resolution
     assert ax.get_xscale() == ax.get_yscale() == "log"
