@@ -33,8 +33,8 @@ from typing import Any, Callable
 
 import torch
 
-from ._checks import (check_count, check_generator, check_indices, check_number, check_points, resolve_device,
-                      time_column)
+from ._checks import (check_count, check_generator, check_indices, check_number, check_points, check_positive,
+                      resolve_device, time_column)
 from .distributions import BOARD, Board, check_board
 from .interpolants import Interpolant
 from .marginal import T_EPS, marginal_cell_fields, marginal_density, marginal_score, marginal_velocity
@@ -94,9 +94,32 @@ def class_score(x: torch.Tensor, t: Any, c: Any, *, interpolant: Interpolant | N
     return marginal_score(x, t, cell=c, **kw) - marginal_score(x, t, **kw)
 
 
+def check_interval(name: str, interval: Any) -> tuple[float, float]:
+    """A pair (start, stop) with 0 <= start < stop <= 1, else an error naming `name`."""
+    if not isinstance(interval, (tuple, list)) or len(interval) != 2:
+        raise TypeError(f"{name} must be a pair (start, stop) of times, got {interval!r}")
+    start, stop = check_number(f"{name}[0]", interval[0]), check_number(f"{name}[1]", interval[1])
+    if not 0 <= start < stop <= 1:
+        raise ValueError(f"{name} must satisfy 0 <= start < stop <= 1, got {interval!r}")
+    return start, stop
+
+
+def _interval_weight(w: float, interval: tuple[float, float], t: torch.Tensor) -> torch.Tensor | float:
+    """w where start <= t < stop (t = 1 counts as inside when stop = 1), 1 elsewhere; t of shape (n, 1)."""
+    start, stop = interval
+    if (start, stop) == (0.0, 1.0):
+        return w
+    inside = (t >= start) & ((t < stop) | (stop == 1.0))
+    return torch.where(inside, torch.as_tensor(w, dtype=t.dtype, device=t.device), torch.ones_like(t))
+
+
 def guided_velocity(x: torch.Tensor, t: Any, c: Any, w: Any, *, interpolant: Interpolant | None = None,
-                    board: Board = BOARD, t_eps: float = T_EPS) -> torch.Tensor:
+                    board: Board = BOARD, t_eps: float = T_EPS,
+                    interval: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
     """The exact guided field v_w(x, t | c) = v*(x, t) + w (v*(x, t | c) - v*(x, t)).
+
+    interval: guide only for start <= t < stop, and follow the class field (w = 1) at other times
+    (guidance limited to an interval, Kynkaanniemi et al. 2024); the default guides at every time.
 
     Both fields come from one pass over the cells (`fm.marginal_cell_fields`), v* as the
     posterior-weighted average of the cells' fields.
@@ -110,13 +133,53 @@ def guided_velocity(x: torch.Tensor, t: Any, c: Any, w: Any, *, interpolant: Int
     """
     c = _classes(x, c, board)
     w = check_number("w", w)
+    interval = check_interval("interval", interval)
     weights, fields = marginal_cell_fields(x, t, interpolant=interpolant, board=board, t_eps=t_eps)
     unconditional = (weights.to(fields.dtype)[:, :, None] * fields).sum(dim=1)
     conditional = fields[torch.arange(len(x), device=x.device), c]
+    w = _interval_weight(w, interval, time_column(t, x).to(fields.dtype))
     return unconditional + w * (conditional - unconditional)
 
 
-def guided_field(model: Any, c: Any, w: Any) -> Callable[[torch.Tensor, Any], torch.Tensor]:
+def gaussian_guided_velocity(x: torch.Tensor, t: Any, c: Any, w: Any, *, means: torch.Tensor,
+                             std: Any) -> torch.Tensor:
+    """The exact guided field v*(x, t) + w (v*(x, t | c) - v*(x, t)) when the classes overlap:
+    pi_1 an equal-weight mixture of Gaussian classes N(means[k], std^2 I), the linear path from
+    pi_0 = N(0, I). w = 0 gives the unconditional field, w = 1 the field of class c.
+
+    Given class k, X_t = (1 - t) X_0 + t X_1 is Gaussian with mean t m_k and variance
+    s_t^2 = (1 - t)^2 + t^2 std^2, and v*(x, t | k) = m_k + (t std^2 - (1 - t)) (x - t m_k) / s_t^2;
+    v* averages these with the class posterior, a softmax of -|x - t m_k|^2 / (2 s_t^2).
+
+    Args:
+        x: points, shape (n, d), floating.
+        t: float, or shape (n,) or (n, 1), in [0, 1].
+        c: the class, an int in 0..K - 1 or an int tensor (n,).
+        w: the guidance weight, a finite number.
+        means: the classes' means, shape (K, d).
+        std: their common standard deviation, > 0.
+
+    Returns:
+        shape (n, d), dtype of x.
+    """
+    check_points("x", x, dim=None)
+    check_points("means", means, dim=x.shape[1], min_rows=1)
+    std = check_positive("std", std)
+    w = check_number("w", w)
+    c = check_class("c", c, len(x), len(means), device=x.device)
+    t = time_column(t, x).to(torch.float64)
+    y, m = x.to(torch.float64), means.to(device=x.device, dtype=torch.float64)
+    var_t = (1 - t) ** 2 + t ** 2 * std ** 2                                           # (n, 1)
+    offset = y[:, None, :] - t[:, :, None] * m[None]                                   # x - t m_k, (n, K, d)
+    fields = m[None] + ((t * std ** 2 - (1 - t)) / var_t)[:, :, None] * offset         # v*(x, t | k)
+    posterior = torch.softmax(-offset.pow(2).sum(dim=2) / (2 * var_t), dim=1)          # p_t(k | x)
+    unconditional = (posterior[:, :, None] * fields).sum(dim=1)
+    conditional = fields[torch.arange(len(x), device=x.device), c]
+    return (unconditional + w * (conditional - unconditional)).to(x.dtype)
+
+
+def guided_field(model: Any, c: Any, w: Any, *,
+                 interval: tuple[float, float] = (0.0, 1.0)) -> Callable[[torch.Tensor, Any], torch.Tensor]:
     """The guided field of a conditional network, v(x, t) = v_theta(x, t) + w (v_theta(x, t | c) -
     v_theta(x, t)), as a function v(x, t) for `fm.euler` and the other solvers.
 
@@ -126,6 +189,8 @@ def guided_field(model: Any, c: Any, w: Any) -> Callable[[torch.Tensor, Any], to
         c: the class: an int in 0..n_classes - 1, or an int tensor (n,) for a solver started from n
             points, one class each.
         w: the guidance weight, a finite number (0: unconditional, 1: conditional).
+        interval: guide only for start <= t < stop, the conditional field (w = 1) elsewhere, as
+            `guided_velocity`'s interval.
 
     Both fields come from one forward pass over the batch doubled (one pass for w = 0 or 1).
     """
@@ -138,6 +203,7 @@ def guided_field(model: Any, c: Any, w: Any) -> Callable[[torch.Tensor, Any], to
                          f"{tuple(c.shape)}")
     c = check_class("c", c, len(c) if isinstance(c, torch.Tensor) else 1, n_classes)
     w = check_number("w", w)
+    interval = check_interval("interval", interval)
 
     def field(x: torch.Tensor, t: Any) -> torch.Tensor:
         check_points("x", x, dim=model.dim)
@@ -145,7 +211,7 @@ def guided_field(model: Any, c: Any, w: Any) -> Callable[[torch.Tensor, Any], to
         if len(labels) != len(x):
             raise ValueError(f"c holds {len(c)} classes but the field was called on {len(x)} points")
         labels = labels.to(x.device)
-        if w == 0:
+        if w == 0 and interval == (0.0, 1.0):
             return model(x, t, None)
         if w == 1:
             return model(x, t, labels)
@@ -153,7 +219,7 @@ def guided_field(model: Any, c: Any, w: Any) -> Callable[[torch.Tensor, Any], to
         none = torch.full_like(labels, n_classes)  # the "no label" class
         both = model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([labels, none]))
         conditional, unconditional = both[: len(x)], both[len(x):]
-        return unconditional + w * (conditional - unconditional)
+        return unconditional + _interval_weight(w, interval, t.to(x.dtype)) * (conditional - unconditional)
 
     return field
 

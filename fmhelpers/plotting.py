@@ -246,7 +246,8 @@ def plot_trajectories(
     board: bool | Board = True,
     legend: bool = True,
 ) -> plt.Axes:
-    """Paths of single samples: trajectory of shape (n_steps + 1, n, 2); start purple, end red.
+    """Paths of single samples: trajectory of shape (n_steps + 1, n, 2); start purple, end red, and each
+    step of a path in `time_color` of its time (states taken as equally spaced in t from 0 to 1).
 
     board: shade the course's board behind the paths (False: none; or the `fm.Board` to shade).
     legend: say which dot is the start and which the end.
@@ -265,7 +266,14 @@ def plot_trajectories(
     if board is not None:
         draw_board(ax, board=board)
     path = trajectory[:, :n_show].detach().cpu().numpy()
-    ax.plot(path[:, :, 0], path[:, :, 1], color="0.45", lw=0.6, alpha=0.7)
+    n_steps = len(path) - 1
+    if n_steps:
+        from matplotlib.collections import LineCollection
+
+        steps = np.stack([path[:-1], path[1:]], axis=2)                      # (n_steps, n, 2 ends, 2)
+        colours = [time_color((k + 0.5) / n_steps) for k in range(n_steps)]
+        ax.add_collection(LineCollection(steps.reshape(-1, 2, 2), colors=np.repeat(colours, path.shape[1], axis=0),
+                                         linewidths=0.7, alpha=0.8))
     ax.scatter(path[0, :, 0], path[0, :, 1], s=8, color=STYLE["source"], zorder=3, label="start")
     ax.scatter(path[-1, :, 0], path[-1, :, 1], s=8, color=STYLE["target"], zorder=3, label="end")
     if legend:
@@ -411,6 +419,87 @@ def plot_loss(
     ax.set_xlabel("iteration")
     ax.set_ylabel("CFM loss")
     ax.legend(loc="upper right")
+    return ax
+
+
+def plot_scores(
+    settings: Sequence[float],
+    curves: Mapping[str, Sequence[float]],
+    ax: plt.Axes | None = None,
+    *,
+    colors: Mapping[str, str] | None = None,
+    floor: float | None = None,
+    floor_label: str = "noise floor",
+    resolution: float | None = None,
+    log_x: bool = True,
+    log_y: bool = True,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = None,
+    legend: bool = True,
+) -> plt.Axes:
+    """One score against a setting (solver steps T, a guidance weight w), a line per method.
+
+    curves: {method: one score per setting, NaN where the method was not run at that setting};
+    colors: {method: colour} (default `STYLE["series"]`).
+    floor: a dashed grey line, the score of an exact sample of the same size (the noise floor).
+    resolution: with log_y, the smallest non-zero value the sample can give (1/n for a share of n
+    samples): a dotted line, and a score below it (a zero) is drawn on it as an open triangle
+    pointing down, instead of as an invented small number.
+    """
+    try:
+        xs = np.asarray(settings, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"settings must be a sequence of numbers ({exc})") from exc
+    if xs.ndim != 1 or len(xs) == 0 or not np.isfinite(xs).all():
+        raise ValueError(f"settings must be a non-empty sequence of finite numbers, got {settings!r}")
+    if log_x and (xs <= 0).any():
+        raise ValueError(f"settings must be > 0 on a log x axis (log_x=True), got {xs.tolist()}")
+    if not isinstance(curves, Mapping) or not curves:
+        raise ValueError(f"curves must be a non-empty dict {{method: scores}}, got {type(curves).__name__}")
+    for flag, value in (("log_x", log_x), ("log_y", log_y), ("legend", legend)):
+        check_flag(flag, value)
+    floor = None if floor is None else check_number("floor", floor)
+    resolution = None if resolution is None else check_positive("resolution", resolution)
+    title = _title(title)
+    colors = dict(colors or {})
+    ax = _axes(ax, figsize=(4.5, 3.5))
+    for i, (name, scores) in enumerate(curves.items()):
+        try:
+            ys = np.asarray(scores, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"curves[{name!r}] must be a sequence of numbers ({exc})") from exc
+        if ys.shape != xs.shape:
+            raise ValueError(f"curves[{name!r}] must hold one score per setting ({len(xs)}), got shape {ys.shape}")
+        if np.isinf(ys).any() or np.isnan(ys).all():
+            raise ValueError(f"curves[{name!r}] must hold finite scores (NaN where a setting was not run), got {ys.tolist()}")
+        color = colors.get(name, STYLE["series"][i % len(STYLE["series"])])
+        run = ~np.isnan(ys)
+        below = run & (ys < resolution) if (log_y and resolution is not None) else np.zeros(len(ys), bool)
+        ax.plot(xs[run & ~below], ys[run & ~below], "o-", color=color, lw=1.5, ms=4, label=name)
+        if below.any():  # no line to them: below the resolution there is no value to join
+            ax.plot(xs[below], np.full(int(below.sum()), resolution), "v", color=color, ms=8, mfc="white", zorder=4)
+    if floor is not None:
+        ax.axhline(floor, color="0.4", ls="--", lw=1, label=f"{floor_label} ({floor:.3g})")
+    if log_y and resolution is not None:
+        ax.axhline(resolution, color="0.6", ls=":", lw=1, label=f"1/{1 / resolution:.0f}: one sample (\u25bd: none)")
+    if log_x:
+        ax.set_xscale("log")
+        if len(xs) <= 10:  # few settings: label each; many: the log axis's own ticks
+            ax.set_xticks(xs, [f"{v:g}" for v in xs])
+            ax.minorticks_off()
+    if log_y:
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # labels 0.01, 0.02, 0.05, ...: no colliding minor labels
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    if legend:
+        ax.legend(fontsize=7, framealpha=0.85)
     return ax
 
 

@@ -129,6 +129,57 @@ def test_class_scores_of_exact_samples_and_of_the_whole_board(gen):
     assert far["own_cell"] == pytest.approx(1 / 3)
 
 
+def test_guidance_limited_to_an_interval_of_times(gen):
+    x = 1.5 * torch.randn(40, 2, generator=gen, dtype=torch.float64)
+    c, interval = torch.randint(8, (40,), generator=gen), (0.4, 0.7)
+    for t in (0.2, 0.4, 0.5, 0.7, 0.9):
+        inside = 0.4 <= t < 0.7
+        want = fm.guided_velocity(x, t, c, 3.0 if inside else 1.0)
+        assert torch.allclose(fm.guided_velocity(x, t, c, 3.0, interval=interval), want, atol=1e-12)
+    t = torch.tensor([0.1, 0.5] * 20, dtype=torch.float64)  # one time per point, as a solver's midpoint stage passes them
+    want = torch.where((t[:, None] == 0.5), fm.guided_velocity(x, t, c, 3.0), fm.class_velocity(x, t, c))
+    assert torch.allclose(fm.guided_velocity(x, t, c, 3.0, interval=interval), want, atol=1e-12)
+    model = fm.ConditionalMLP(hidden=16, n_layers=2, seed=3)
+    with torch.no_grad():
+        for w in (0.0, 3.0):
+            limited = fm.guided_field(model, c, w, interval=interval)
+            assert torch.allclose(limited(x.float(), 0.5), fm.guided_field(model, c, w)(x.float(), 0.5), atol=1e-6)
+            assert torch.allclose(limited(x.float(), 0.8), model(x.float(), 0.8, c), atol=1e-6)
+
+
+def _mixture_log_density(x, t, means, std, c=None):
+    """log p_t(x) (or log p_t(x | c)) of X_t = (1 - t) X_0 + t X_1 written out: Gaussians N(t m_k, s_t^2 I)."""
+    var = (1 - t) ** 2 + t ** 2 * std ** 2
+    logs = -(x[:, None, :] - t * means[None]).pow(2).sum(2) / (2 * var) - x.shape[1] / 2 * torch.log(
+        torch.tensor(2 * torch.pi * var, dtype=x.dtype))
+    return logs[:, c] if c is not None else torch.logsumexp(logs, dim=1) - torch.log(torch.tensor(float(len(means))))
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_the_gaussian_class_fields_against_the_score_of_their_density(dim, gen):
+    """On the linear path from N(0, I), v*(x, t) = (x + (1 - t) grad log p_t(x)) / t (notebook 09):
+    the fields from the score of the mixture's density, by autograd, for the marginal and for each class."""
+    means = torch.randn(3, dim, generator=gen, dtype=torch.float64)
+    x = 2 * torch.randn(25, dim, generator=gen, dtype=torch.float64)
+    for t in TIMES:
+        for c in (None, 0, 2):
+            y = x.clone().requires_grad_(True)
+            (score,) = torch.autograd.grad(_mixture_log_density(y, t, means, 0.7, c).sum(), y)
+            want = (x + (1 - t) * score) / t
+            w = 0.0 if c is None else 1.0
+            got = fm.gaussian_guided_velocity(x, t, 0 if c is None else c, w, means=means, std=0.7)
+            assert torch.allclose(got, want, atol=1e-10)
+    both = [fm.gaussian_guided_velocity(x, 0.5, 1, w, means=means, std=0.7) for w in (0.0, 1.0, 4.0)]
+    assert torch.allclose(both[2], both[0] + 4 * (both[1] - both[0]), atol=1e-12)
+
+
+def test_the_gaussian_guided_flow_with_weight_one_samples_its_class():
+    means = torch.tensor([[-1.0], [1.0]], dtype=torch.float64)
+    x_0 = torch.randn(20_000, 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x_1 = fm.midpoint(lambda x, t: fm.gaussian_guided_velocity(x, t, 1, 1.0, means=means, std=0.5), x_0, 50)
+    assert abs(x_1.mean().item() - 1.0) < 0.01 and abs(x_1.std().item() - 0.5) < 0.01
+
+
 BAD = {
     "class_velocity": (lambda: fm.class_velocity(GOOD, 0.5, 8), ValueError, "c"),
     "class_velocity float class": (lambda: fm.class_velocity(GOOD, 0.5, 1.0), TypeError, "c"),
@@ -150,6 +201,19 @@ BAD = {
     "guided_field points": (lambda: fm.guided_field(fm.ConditionalMLP(), torch.zeros(3, dtype=torch.long), 2.0)(GOOD, 0.5),
                             ValueError, "c"),
     "guided_field float labels": (lambda: fm.guided_field(fm.ConditionalMLP(), torch.zeros(2), 2.0), TypeError, "c"),
+    "guided_velocity interval": (lambda: fm.guided_velocity(GOOD, 0.5, 1, 2.0, interval=(0.7, 0.4)), ValueError,
+                                 "interval"),
+    "guided_velocity interval pair": (lambda: fm.guided_velocity(GOOD, 0.5, 1, 2.0, interval=0.4), TypeError, "interval"),
+    "guided_field interval": (lambda: fm.guided_field(fm.ConditionalMLP(), 1, 2.0, interval=(0.0, 1.5)), ValueError,
+                              "interval"),
+    "gaussian_guided_velocity": (lambda: fm.gaussian_guided_velocity(GOOD, 0.5, 1, 2.0, means=torch.zeros(2, 3), std=1.0),
+                                 ValueError, "means"),
+    "gaussian_guided_velocity std": (lambda: fm.gaussian_guided_velocity(GOOD, 0.5, 1, 2.0, means=torch.zeros(2, 2),
+                                                                         std=0.0), ValueError, "std"),
+    "gaussian_guided_velocity class": (lambda: fm.gaussian_guided_velocity(GOOD, 0.5, 2, 2.0, means=torch.zeros(2, 2),
+                                                                           std=1.0), ValueError, "c"),
+    "gaussian_guided_velocity w": (lambda: fm.gaussian_guided_velocity(GOOD, 0.5, 1, "2", means=torch.zeros(2, 2),
+                                                                       std=1.0), TypeError, "w"),
     "sample_class": (lambda: fm.sample_class(5, 8), ValueError, "c"),
     "sample_class n": (lambda: fm.sample_class(-1, 0), ValueError, "n"),
     "sample_class generator": (lambda: fm.sample_class(5, 0, generator=3), TypeError, "generator"),
@@ -162,6 +226,7 @@ test_bad_points = points_test({
     "class_score": lambda bad: fm.class_score(bad, 0.5, 1),
     "guided_velocity": lambda bad: fm.guided_velocity(bad, 0.5, 1, 2.0),
     "guided_field": lambda bad: fm.guided_field(fm.ConditionalMLP(hidden=8, n_layers=1), 1, 2.0)(bad, 0.5),
+    "gaussian_guided_velocity": lambda bad: fm.gaussian_guided_velocity(bad, 0.5, 1, 2.0, means=torch.zeros(2, 2), std=1.0),
 })
 test_bad_times = times_test({
     "class_velocity": lambda t: fm.class_velocity(GOOD, t, 1),
@@ -169,4 +234,5 @@ test_bad_times = times_test({
     "class_score": lambda t: fm.class_score(GOOD, t, 1),
     "guided_velocity": lambda t: fm.guided_velocity(GOOD, t, 1, 2.0),
     "guided_field": lambda t: fm.guided_field(fm.ConditionalMLP(hidden=8, n_layers=1), 1, 2.0)(GOOD, t),
+    "gaussian_guided_velocity": lambda t: fm.gaussian_guided_velocity(GOOD, t, 1, 2.0, means=torch.zeros(2, 2), std=1.0),
 })

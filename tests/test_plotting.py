@@ -19,7 +19,7 @@ def test_every_plot_draws_on_the_given_axes(gen):
     assert fm.plot_samples(x, axes[0], board=True) is axes[0] and len(axes[0].collections) == 1
     assert fm.plot_velocity_field(fm.marginal_velocity, 0.5, axes[1]) is axes[1] and axes[1].collections
     traj = fm.euler(fm.marginal_velocity, fm.sample_gaussian(10, generator=gen), 4, return_trajectory=True)
-    assert fm.plot_trajectories(traj, axes[2]) is axes[2] and len(axes[2].lines) == 10
+    assert fm.plot_trajectories(traj, axes[2]) is axes[2] and len(axes[2].collections[0].get_segments()) == 10 * 4
     assert fm.plot_density(lambda p: fm.marginal_density(p, 0.5), axes[3], n_grid=20) is axes[3] and axes[3].images
     assert fm.plot_loss([3.0, 2.0, 1.5] * 30, axes[4], floor=1.0, window=10) is axes[4]
     assert len(axes[4].lines) == 3
@@ -79,6 +79,18 @@ def test_a_grid_law_is_drawn_over_the_board_with_the_mask_strips_beyond_it():
     assert values.mask[8].all() and float(values[9, 9]) == law[8, 8].item() and ax.get_xlim()[1] > 2.0
     assert ax.collections[0].get_clim() == (0, law[:8, :8].max().item())  # the scale of the unmasked states
     assert [label.get_text() for label in ax.get_xticklabels()][-1] == "m"
+
+
+def test_trajectories_are_coloured_by_time_from_the_source_to_the_target(gen):
+    from matplotlib.colors import to_rgb
+
+    traj = fm.euler(fm.marginal_velocity, fm.sample_gaussian(3, generator=gen), 4, return_trajectory=True)
+    steps = fm.plot_trajectories(traj, board=False, legend=False).collections[0]
+    colours = steps.get_colors()[:, :3]
+    assert len(colours) == 4 * 3 and colours[0] == pytest.approx(fm.time_color(1 / 8))
+    assert colours[-1] == pytest.approx(fm.time_color(7 / 8))
+    assert abs(colours[0] - to_rgb(fm.STYLE["source"])).sum() < abs(colours[-1] - to_rgb(fm.STYLE["source"])).sum()
+    assert len(fm.plot_trajectories(traj[:1], board=False, legend=False).collections) == 2  # one state: two dots
 
 
 def test_trajectories_have_a_legend_and_the_board(gen):
@@ -168,6 +180,15 @@ BAD = {
     "plot_grid_law V": (lambda: fm.plot_grid_law(torch.ones(7, 7) / 49), ValueError, "law"),
     "plot_grid_law vmax": (lambda: fm.plot_grid_law(fm.grid_law(8), vmax=0.0), ValueError, "vmax"),
     "plot_grid_law board": (lambda: fm.plot_grid_law(fm.grid_law(8), board="4x4"), TypeError, "board"),
+    "plot_scores": (lambda: fm.plot_scores([1, 2], {"a": [0.5]}), ValueError, "curves"),
+    "scores settings": (lambda: fm.plot_scores([0, 1], {"a": [0.5, 0.2]}), ValueError, "settings"),
+    "scores empty": (lambda: fm.plot_scores([1, 2], {}), ValueError, "curves"),
+    "scores strings": (lambda: fm.plot_scores([1, 2], {"a": ["x", "y"]}), TypeError, "curves"),
+    "scores resolution": (lambda: fm.plot_scores([1, 2], {"a": [1, 2]}, resolution=0.0), ValueError, "resolution"),
+    "scores floor": (lambda: fm.plot_scores([1, 2], {"a": [1, 2]}, floor=float("nan")), ValueError, "floor"),
+    "scores inf": (lambda: fm.plot_scores([1, 2], {"a": [1, float("inf")]}), ValueError, "curves"),
+    "scores all NaN": (lambda: fm.plot_scores([1, 2], {"a": [float("nan")] * 2}), ValueError, "curves"),
+    "scores log_y": (lambda: fm.plot_scores([1, 2], {"a": [1, 2]}, log_y="yes"), TypeError, "log_y"),
 }
 test_bad_input = table_test(BAD)
 test_bad_points = points_test({
@@ -178,6 +199,21 @@ test_bad_points = points_test({
     "plot_histogram": lambda bad: fm.plot_histogram(bad),
 })
 test_bad_times = times_test({"velocity_grid": lambda t: fm.velocity_grid(fm.marginal_velocity, t, n_grid=2)})
+
+
+def test_scores_draw_a_zero_on_the_resolution_line_not_as_a_small_number():
+    ax = fm.plot_scores([1, 10, 100], {"exact": [0.5, 0.01, 0.0], "model": [0.6, 0.02, 0.01]},
+                        colors={"exact": fm.STYLE["exact"]}, floor=0.003, resolution=1e-3)
+    exact, triangle, model = ax.lines[:3]
+    assert list(exact.get_ydata()) == [0.5, 0.01] and exact.get_color() == fm.STYLE["exact"]  # no line to the zero
+    assert list(triangle.get_xdata()) == [100.0] and list(triangle.get_ydata()) == [1e-3] and triangle.get_marker() == "v"
+    assert list(model.get_ydata()) == [0.6, 0.02, 0.01] and model.get_color() == fm.STYLE["series"][1]
+    assert [line.get_ydata()[0] for line in ax.lines[3:]] == [0.003, 1e-3]  # the floor, the resolution
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "10", "100"]
+    ax = fm.plot_scores([0.0, 1.0, 2.0], {"a": [0.0, float("nan"), 0.3]}, log_x=False, log_y=False, legend=False)
+    assert list(ax.lines[0].get_xdata()) == [0.0, 2.0] and list(ax.lines[0].get_ydata()) == [0.0, 0.3]  # NaN: not run
+    assert ax.get_legend() is None
 
 
 def test_the_field_checks_reach_the_plots():

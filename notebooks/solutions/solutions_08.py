@@ -11,7 +11,10 @@ ANSWERS = {
             "(d vbar/d x) v + d vbar/d t = -x phi(h) - x phi'(h) (d h/d t = -1), with phi'(h) = "
             "(1 - (1 + h) e^{-h}) / h^2; together x (e^{-h} + h - 1) / h^2 (x / 2 as h -> 0). Then "
             "v + h d/dt vbar = -x + x (e^{-h} + h - 1) / h = x (e^{-h} - 1) / h = vbar: the identity holds "
-            "exactly. The partial derivative alone, -x phi'(h), misses the transport term and fails it.",
+            "exactly. The partial derivative alone, partial_dt = -x phi'(h) = x (e^{-h} - 1) / h^2 + x e^{-h} / h "
+            "(-x / 2 as h -> 0), misses the transport term (d vbar / d x) v = phi(h) (-x) = -vbar, so the two differ "
+            "by -vbar, as large as vbar itself, and the identity fails with it. The identity can be rearranged into "
+            "the total derivative, (vbar - v) / (s - t); the partial derivative needs the differentiation.",
     "08.2": "X_s = x + (s - t) vbar(x, t, s), applied on [k/N, (k+1)/N] for k = 0, ..., N-1. With the exact "
             "average velocity, no: one jump already lands on X_1, and N jumps compose N exact pieces of the same "
             "trajectory, so every N gives the same X_1. With the learned vbar_theta, section 4 shows more jumps "
@@ -43,10 +46,10 @@ def my_sample(model, x_0, n_steps):
     return x
 
 
-def _partial_only(x, t, s):
-    """d vbar / d t with x held fixed: the transport term (d vbar / d x) v is missing."""
+def partial_dt(x, t, s):
+    """08.1: d vbar / d t with x held fixed, -x phi'(h): the total derivative less the transport term (d vbar / d x) v."""
     h = s - t
-    return x * (math.exp(-h) - 1) / h**2 + x * math.exp(-h) / h
+    return -x / 2 if h == 0 else x * (math.exp(-h) - 1) / h**2 + x * math.exp(-h) / h
 
 
 def _sample_with(model, x, n, same_time=False, unit_step=False):
@@ -67,10 +70,12 @@ def _sample_with(model, x, n, same_time=False, unit_step=False):
 # tests/test_exercises.py and benchmarks/exercises.py read these tables; scripts/classroom.py the hidden tests.
 CHECKS = {
     "check_decay_identity": {
-        "solution": (vbar_decay, dvbar_dt),
-        "wrong": {"partial": (vbar_decay, _partial_only),
-                  "sign": (vbar_decay, lambda x, t, s: -dvbar_dt(x, t, s)),
-                  "instantaneous": (lambda x, t, s: -x, lambda x, t, s: torch.zeros_like(x))},
+        "solution": (vbar_decay, dvbar_dt, partial_dt),
+        "wrong": {"partial": (vbar_decay, partial_dt, partial_dt),
+                  "sign": (vbar_decay, lambda x, t, s: -dvbar_dt(x, t, s), partial_dt),
+                  "instantaneous": (lambda x, t, s: -x, lambda x, t, s: torch.zeros_like(x), lambda x, t, s: torch.zeros_like(x)),
+                  "total": (vbar_decay, dvbar_dt, dvbar_dt),
+                  "general_partial": (vbar_decay, dvbar_dt, lambda x, t, s: -partial_dt(x, t, s))},
     },
     "check_meanflow_sampler": {
         "solution": (my_sample,),
