@@ -52,7 +52,7 @@ from .marginal import (
     marginal_score,
     marginal_velocity,
 )
-from .solvers import SOLVERS, ddim, euler, heun, integrate, midpoint, rk4
+from .solvers import SOLVERS, ddim, ddpm, euler, heun, integrate, midpoint, rk4, time_grid
 from .models import MODELS, ClassifierMLP, ConditionalMLP, DiscreteMLP, MeanFlowMLP, VelocityMLP, build_model
 from .targets import (
     TARGETS,
@@ -153,6 +153,7 @@ from .metrics import (
     loss_floor,
     nearest_distance,
     pairing_cost,
+    regression_floors,
     sliced_wasserstein,
     straightness,
 )
