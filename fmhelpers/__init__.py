@@ -66,6 +66,7 @@ from .targets import (
 from .couplings import COUPLINGS, couple, draw_batch, ot_permutation, pairing
 from .recipes import (
     CONDITIONAL_TARGET_RECIPE,
+    DATA_RECIPE,
     DEFAULT_RECIPE,
     DIGITS_INDEPENDENT_RECIPE,
     DISCRETE_RECIPE,
@@ -75,10 +76,13 @@ from .recipes import (
     INDEPENDENT_MEANFLOW_RECIPE,
     JUDGE_RECIPE,
     MEANFLOW_RECIPE,
+    NOISE_RECIPE,
     ONE_STEP_FIT_RECIPE,
     OT_RECIPE,
     RECIPES,
     REFLOW_RECIPE,
+    SCORE_RECIPE,
+    TRIG_NOISE_RECIPE,
     WRITEUP_RECIPE,
     DiscreteRecipe,
     MeanFlowRecipe,
