@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """What the network predicts (notebook 12): velocity, noise, data or score, on the linear and trig paths.
 
-Run:  python3 tasks.py bench diffusion            (about 15 minutes on a loaded 2-core machine, 8 on a quiet one)
-      python3 tasks.py bench diffusion --quick    (1500 iterations per model, about 4 minutes: a rehearsal,
-                                                   not the table of the benchmarks page)
+Run:  python3 tasks.py bench diffusion            (about 30 minutes on a loaded 2-core machine: eight trainings
+                                                   and about 12,000 network calls on 20,000 points)
+      python3 tasks.py bench diffusion --quick    (1500 iterations per model, two draws of 5,000 points, a few
+                                                   minutes: a rehearsal, not the table of the benchmarks page)
       python3 tasks.py bench diffusion --smoke    (seconds; the test suite runs this)
       python3 tasks.py bench diffusion --table    (the table of the last full run, from its JSON)
 
@@ -15,7 +16,8 @@ and is sampled from four draws of 20,000 Gaussian points by four samplers at 1, 
 evaluations: Euler, DDIM (`fm.ddim`), DDPM's ancestral step (`fm.ddpm`) and Euler-Maruyama on the
 reverse SDE with the diffusion's noise (`fm.sample_sde`, `fm.diffusion_noise`); the measure is the share
 of samples on the board's black cells (`fm.in_support_fraction`), mean and spread (lowest to highest)
-over the four draws. The exact field gets the same samplers, as the ceiling.
+over the four draws, and the total variation between 20 x 20 histograms of the samples and of the board
+(`fm.histogram_tv`), which also sees samples piled up inside the cells. The exact field gets the same samplers, as the ceiling.
 
 Two targeted measurements test why the noise and score networks lose at few steps: the clamp t_eps of
 `fm.as_velocity` (where a conversion that divides by beta_t is last evaluated: 1e-3, 1e-2, 5e-2) and
@@ -49,6 +51,7 @@ N_POINTS = 20_000
 T_EPS = 1e-2
 CLAMPS = (1e-3, 1e-2, 5e-2)
 RHOS = (1.0, 2.0, 3.0)
+TV_BINS = 20
 GOAL_IDENTITY, GOAL_SHARE, GOAL_RATIO = 1e-10, 0.97, 1.5
 
 
@@ -68,19 +71,36 @@ def starts(seeds, n_points: int) -> list[torch.Tensor]:
     return [fm.sample_gaussian(n_points, generator=torch.Generator().manual_seed(100 + seed)) for seed in seeds]
 
 
+def share(sampler: str, field, x_0: torch.Tensor, n: int, path: fm.Interpolant, seed: int) -> list[float] | None:
+    """[share on the board, histogram TV (20 x 20 bins)], or None where the sampler diverged (NaN or infinity)."""
+    try:
+        x = sample(sampler, field, x_0, n, path, seed)
+    except ValueError as exc:
+        if "NaN" not in str(exc) and "infinite" not in str(exc):
+            raise
+        return None
+    return [fm.in_support_fraction(x), fm.histogram_tv(x, bins=TV_BINS)]
+
+
 def shares(field, path: fm.Interpolant, points: list[torch.Tensor], samplers=SAMPLERS, evaluations=EVALUATIONS) -> dict:
-    """{sampler: {n: [share per draw]}}."""
-    return {s: {n: [fm.in_support_fraction(sample(s, field, x, n, path, k)) for k, x in enumerate(points)]
-                for n in evaluations} for s in samplers}
+    """{sampler: {n: [share per draw]}}; on the linear path DDIM is Euler (the identity) and is not run again."""
+    if isinstance(path, fm.LinearInterpolant):
+        samplers = [s for s in samplers if s != "ddim"]
+    return {s: {n: [share(s, field, x, n, path, k) for k, x in enumerate(points)] for n in evaluations}
+            for s in samplers}
 
 
 def euler_variants(model, recipe, points: list[torch.Tensor]) -> dict:
-    """Euler at 10 and 100 steps with another clamp t_eps, and on grids with more steps near the data."""
-    clamps = {eps: {n: [fm.in_support_fraction(fm.euler(fm.as_velocity(model, recipe, t_eps=eps), x, n)) for x in points]
-                    for n in (10, 100)} for eps in CLAMPS}
+    """Euler at 10 and 100 steps with another clamp t_eps (t_eps = 1e-2 is the main table's Euler row), and at
+    10 steps on grids with more steps near the data (rho = 1 is the equal grid of the main table)."""
+    def scores(x: torch.Tensor) -> list[float]:
+        return [fm.in_support_fraction(x), fm.histogram_tv(x, bins=TV_BINS)]
+
+    clamps = {eps: {n: [scores(fm.euler(fm.as_velocity(model, recipe, t_eps=eps), x, n)) for x in points]
+                    for n in (10, 100)} for eps in CLAMPS if eps != T_EPS}
     field = fm.as_velocity(model, recipe, t_eps=T_EPS)
-    grids = {rho: {n: [fm.in_support_fraction(fm.euler(field, x, None, times=fm.time_grid(n, rho=rho))) for x in points]
-                   for n in (10, 100)} for rho in RHOS}
+    grids = {rho: {10: [scores(fm.euler(field, x, None, times=fm.time_grid(10, rho=rho))) for x in points]}
+             for rho in RHOS if rho != 1.0}
     return {"clamp": clamps, "grid": grids}
 
 
@@ -151,7 +171,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.table:
         return _results.show(out, table)
     budget = {"n_iterations": 30} if args.smoke else {"n_iterations": 1500} if known.quick else {}
-    seeds, n_points = (SEEDS[:2], 500) if args.smoke else (SEEDS, N_POINTS)
+    seeds, n_points = (SEEDS[:2], 300) if args.smoke else (SEEDS[:2], 5000) if known.quick else (SEEDS, N_POINTS)
     points = starts(seeds, n_points)
     runs, models = {}, {}
     for path in PATHS:
@@ -170,17 +190,21 @@ def main(argv: list[str] | None = None) -> dict:
             runs[key].update(euler_variants(model, recipe, points))
         print(f"[diffusion] {key}: sampled", flush=True)
     exact = {path: shares(lambda x, t, p=path: fm.marginal_velocity(x, t, interpolant=fm.INTERPOLANTS[p]()),
-                          fm.INTERPOLANTS[path](), [x.double() for x in points]) for path in PATHS}
+                          fm.INTERPOLANTS[path](), [points[0].double()]) for path in PATHS}  # one draw: the ceiling
     print("[diffusion] exact field sampled", flush=True)
     result = {"runs": runs, "exact": exact, "default_seconds": default_seconds, "conversions": conversion_errors(),
-              "ddim_identity": ddim_identities(), "n_points": n_points, "seeds": list(seeds), "t_eps": T_EPS,
+              "ddim_identity": ddim_identities(), "n_points": n_points, "seeds": list(seeds), "t_eps": T_EPS, "tv_bins": TV_BINS,
               "smoke": args.smoke, "quick": known.quick, "recipe": fm.DEFAULT_RECIPE.replace(**budget).to_dict()}
     return _results.finish(out, result, table, then=lambda r: {"goals": goals(r)})
 
 
-def _cell(values: list[float]) -> str:
-    mean = statistics.mean(values)
-    return f"{mean:.3f} ({min(values):.3f}-{max(values):.3f})"
+def _cell(values: list[list[float] | None]) -> str:
+    """'share (lowest-highest) / TV' over the draws."""
+    if any(v is None for v in values):
+        return f"diverged ({sum(v is None for v in values)} of {len(values)} draws)"
+    shares, tvs = [v[0] for v in values], [v[1] for v in values]
+    spread = "" if len(values) == 1 else f" ({min(shares):.3f}-{max(shares):.3f})"
+    return f"{statistics.mean(shares):.3f}{spread} / {statistics.mean(tvs):.2f}"
 
 
 def best_noise(result: dict) -> tuple[str, str, float, float]:
@@ -190,9 +214,11 @@ def best_noise(result: dict) -> tuple[str, str, float, float]:
         if not key.startswith("noise/") or run["ratio"] > GOAL_RATIO:
             continue
         for sampler, row in run["shares"].items():
-            share = statistics.mean(row["100"])
-            if share > best[2]:
-                best = (key, sampler, share, run["ratio"])
+            if any(v is None for v in row["100"]):
+                continue
+            mean = statistics.mean(v[0] for v in row["100"])
+            if mean > best[2]:
+                best = (key, sampler, mean, run["ratio"])
     return best
 
 
@@ -228,17 +254,22 @@ def table(result: dict) -> str:
     for key, run in result["runs"].items():
         if "clamp" not in run:
             continue
+        lines.append(f"| {key} | clamp t_eps = {result['t_eps']:g}, equal steps (the main table) | "
+                     f"{_cell(run['shares']['euler']['10'])} | {_cell(run['shares']['euler']['100'])} |")
         for eps, row in run["clamp"].items():
             lines.append(f"| {key} | clamp t_eps = {float(eps):g} | {_cell(row['10'])} | {_cell(row['100'])} |")
         for rho, row in run["grid"].items():
-            lines.append(f"| {key} | grid rho = {float(rho):g} (t_eps = {result['t_eps']:g}) | {_cell(row['10'])} | "
-                         f"{_cell(row['100'])} |")
+            lines.append(f"| {key} | grid rho = {float(rho):g} (t_eps = {result['t_eps']:g}) | {_cell(row['10'])} | - |")
     n = result["n_points"]
-    lines += ["", f"Share of samples on the board's black cells: mean over {len(result['seeds'])} draws of {n:,} "
-                  "points (lowest-highest). Evaluations = steps for all four samplers (one network call each). "
+    lines += ["", f"Each cell: the share of samples on the board's black cells, mean over {len(result['seeds'])} draws "
+                  f"of {n:,} points (lowest-highest; the exact field: one draw), then the total variation between a "
+                  f"{result.get('tv_bins', TV_BINS)} x {result.get('tv_bins', TV_BINS)} histogram of the samples and "
+                  "the board's (`fm.histogram_tv`, mean over the draws; 0 is a perfect match). Evaluations = steps for all four samplers (one "
+                  "network call each); on the linear path DDIM is Euler (the identity above), so it is not listed. "
+                  "'diverged': Euler-Maruyama's iterates left every bound (the field returned NaN). "
                   f"Networks: `fm.DEFAULT_RECIPE` with prediction and path changed, `fm.as_velocity(t_eps={result['t_eps']:g})`; "
                   f"the default recipe (velocity / linear) trained in {result['default_seconds']:.1f} s in this run.",
-              f"- machine: {result['machine']}" + (" (quick run: 1500 iterations per model)" if result.get("quick") else "")]
+              f"- machine: {result['machine']}" + (" (quick run: 1500 iterations per model, 2 draws of 5,000)" if result.get("quick") else "")]
     return "\n".join(lines)
 
 
