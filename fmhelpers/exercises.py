@@ -122,11 +122,11 @@ HINTS: dict[str, dict[str, str]] = {
              "probes": "the probes need mean 0 and E[eps eps^T] = I (+-1 entries, or Gaussian)",
              "summed": "with n_probes = 16 the estimate should be the mean over the probes, not their sum",
              "nonlinear": "right on v = A x, but not on a nonlinear field: take the Jacobian at the points x"},
-    "12.1": {"general": "take the expectation of x_t = alpha x_0 + beta x_1 and of its time derivative given X_t = x, "
-                        "eliminate the data view, and write the trig path's alpha, beta and their derivatives",
+    "12.1": {"general": "Tweedie's formula gives the noise view from the score; then the first of section 1's "
+                        "two equations gives the data view",
              "linear": "that is the linear path's conversion: alpha and beta are cos and sin here",
-             "sign": "check the sign of the noise term: more noise in x means a velocity pointing away from it",
-             "factor": "a constant factor is off: d/dt of sin(pi t / 2) brings one out"},
+             "sign": "check the sign of the score term: the score is minus the noise view over alpha",
+             "square": "alpha enters twice: once from the score to the noise view, once more in x = alpha e + beta m"},
     "12.2": {"general": "each conversion into the velocity is v = a x + b y at a given (x, t): the error moves v "
                         "by |b| times its size; compare |b| for the four views at t = 0.05 on the linear path",
              "name": "another view's |b| is larger near the noise end: which coefficient in the denominator "
@@ -150,7 +150,7 @@ STRONG: dict[str, str] = {
     "09.2": "on the trig path alpha'/alpha = -(pi/2) tan(pi t/2)",
     "10.2": "grad log p_t(c | x) = grad log p_t(x | c) - grad log p_t(x), and each score comes from its field",
     "11.1": "||x_t - t y_b||^2 - ||x_t - t y_a||^2 = 2 t (1 - t) x_0 . (y_a - y_b) + t^2 ||y_a - y_b||^2",
-    "12.1": "on the trig path alpha beta' - beta alpha' = pi / 2, and m = (x - alpha e) / beta",
+    "12.1": "e = -alpha s, and m = (x - alpha e) / beta",
     "12.2": "D / beta, D / alpha and alpha D / beta: evaluate each at t = 0.05 with D = 1",
 }
 
@@ -857,37 +857,34 @@ def check_hutchinson(my_hutchinson: Callable[..., torch.Tensor]) -> bool | None:
 
 
 # ---- 12 diffusion targets ------------------------------------------------------------------------
-def check_velocity_from_noise(velocity_from_noise: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> bool | None:
-    """12.1: velocity_from_noise(x, noise, t) -> (n, 2): the velocity v(x, t) on the TRIG path (alpha =
-    cos(pi t / 2), beta = sin(pi t / 2)) of a field whose noise view E[X_0 | X_t = x] is `noise`, 0 < t < 1.
+def check_data_from_score(data_from_score: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> bool | None:
+    """12.1: data_from_score(x, score, t) -> (n, 2): the data view E[X_1 | X_t = x] on the TRIG path (alpha =
+    cos(pi t / 2), beta = sin(pi t / 2)) at points x whose score grad log p_t(x) is `score`, for 0 < t < 1.
 
-    Checked at four times on 300 points: given the exact noise view (from the exact posterior mean), the
-    answer must be the exact marginal velocity to 1e-8.
+    Checked at four times on 300 points: given the exact score, the answer must be the exact posterior mean
+    to 1e-8.
     """
     from .interpolants import TrigInterpolant
-    from .marginal import marginal_posterior_mean
+    from .marginal import marginal_posterior_mean, marginal_score
 
-    check_callable("velocity_from_noise", velocity_from_noise, "velocity_from_noise(x, noise, t)")
+    check_callable("data_from_score", data_from_score, "data_from_score(x, score, t)")
     trig, times = TrigInterpolant(), (0.1, 0.4, 0.7, 0.95)
     x = _points(300, seed=12).double()
-    exact = []
-    for t in times:
-        c = trig.coefficients(torch.full((len(x), 1), t, dtype=torch.float64))
-        mean = marginal_posterior_mean(x, t, interpolant=trig)
-        exact.append(((x - c.beta_t * mean) / c.alpha_t, marginal_velocity(x, t, interpolant=trig), c))
-    ran, got = _run("12.1", lambda: [velocity_from_noise(x.clone(), e.clone(), t) for t, (e, _, _) in zip(times, exact)])
+    exact = [(marginal_score(x, t, interpolant=trig), marginal_posterior_mean(x, t, interpolant=trig)) for t in times]
+    ran, got = _run("12.1", lambda: [data_from_score(x.clone(), s.clone(), t) for t, (s, _) in zip(times, exact)])
     if ran is None:
         return None
-    got = [_tensor("velocity_from_noise(x, noise, t)", g, tuple(x.shape)) for g in got]
+    got = [_tensor("data_from_score(x, score, t)", g, tuple(x.shape)) for g in got]
     bad = next((g for g in got if isinstance(g, str)), None)
     if bad is not None:
         return _verdict("12.1", False, form=bad)
-    if all(_near(g, v, 1e-8) for g, (_, v, _) in zip(got, exact)):
+    if all(_near(g, m, 1e-8) for g, (_, m) in zip(got, exact)):
         return _verdict("12.1", True)
     alike = lambda wants: all(_near(g, w, 1e-6) for g, w in zip(got, wants))  # noqa: E731
-    known = {"linear": [(x - e) / t for t, (e, _, _) in zip(times, exact)],
-             "sign": [(c.d_beta_t * x + (math.pi / 2) * e) / c.beta_t for e, _, c in exact],
-             "factor": [(c.d_beta_t * x - e) / c.beta_t for e, _, c in exact]}
+    ab = [(math.cos(math.pi * t / 2), math.sin(math.pi * t / 2)) for t in times]
+    known = {"linear": [(x + (1 - t) ** 2 * s) / t for t, (s, _) in zip(times, exact)],
+             "sign": [(x - a * a * s) / b for (a, b), (s, _) in zip(ab, exact)],
+             "square": [(x + a * s) / b for (a, b), (s, _) in zip(ab, exact)]}
     return _verdict("12.1", False, next((k for k, w in known.items() if alike(w)), "general"))
 
 
