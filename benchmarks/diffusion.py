@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """What the network predicts (notebook 12): velocity, noise, data or score, on the linear and trig paths.
 
-Run:  python3 tasks.py bench diffusion            (about 30 minutes on a loaded 2-core machine: eight trainings
-                                                   and about 12,000 network calls on 20,000 points)
+Run:  python3 tasks.py bench diffusion            (about 40-60 minutes on a loaded 2-core machine: eight
+                                                   trainings and about 14,000 network calls on 20,000 points)
+      python3 tasks.py bench diffusion --path linear  and, at the same time,  --path trig, then --combine:
+                                                  the same run in two processes, one per core, each with
+                                                  the default recipe as its own time reference
       python3 tasks.py bench diffusion --quick    (1500 iterations per model, two draws of 5,000 points, a few
                                                    minutes: a rehearsal, not the table of the benchmarks page)
       python3 tasks.py bench diffusion --smoke    (seconds; the test suite runs this)
@@ -21,9 +24,9 @@ over the four draws, and the total variation between 20 x 20 histograms of the s
 
 Two targeted measurements test why the noise and score networks lose at few steps: the clamp t_eps of
 `fm.as_velocity` (where a conversion that divides by beta_t is last evaluated: 1e-3, 1e-2, 5e-2) and
-the time grid (`fm.time_grid`, rho = 1, 2, 3: more steps near the data), both with Euler at 10 and 100
-steps on the linear path. Checks of the identities, in float64 on the exact field: every conversion of
-`Interpolant.convert` against the exact views at t in {0.1, 0.5, 0.9} on both paths (worst relative
+the time grid (`fm.time_grid`, rho = 1, 2, 3: more steps near the data), with Euler at 10 steps (and
+100 for t_eps = 1e-3) on the linear path, for the noise, data and score networks. Checks of the
+identities, in float64 on the exact field: every conversion of `Interpolant.convert` against the exact views at t in {0.1, 0.5, 0.9} on both paths (worst relative
 error), DDIM against Euler on the linear path, and DDIM against Euler in the variables
 (sigma = alpha / beta, z = x / beta) on the trig path (worst absolute difference).
 
@@ -93,13 +96,19 @@ def shares(field, path: fm.Interpolant, points: list[torch.Tensor], samplers=SAM
 def euler_variants(model, recipe, points: list[torch.Tensor]) -> dict:
     """Euler at 10 and 100 steps with another clamp t_eps (t_eps = 1e-2 is the main table's Euler row), and at
     10 steps on grids with more steps near the data (rho = 1 is the equal grid of the main table)."""
-    def scores(x: torch.Tensor) -> list[float]:
-        return [fm.in_support_fraction(x), fm.histogram_tv(x, bins=TV_BINS)]
+    def scores(field, x: torch.Tensor, n: int, times=None) -> list[float] | None:
+        try:
+            y = fm.euler(field, x, None if times else n, times=times)
+        except ValueError as exc:  # a field that sends points off to infinity (NaN): recorded, not fatal
+            if "NaN" not in str(exc) and "infinite" not in str(exc):
+                raise
+            return None
+        return [fm.in_support_fraction(y), fm.histogram_tv(y, bins=TV_BINS)]
 
-    clamps = {eps: {n: [scores(fm.euler(fm.as_velocity(model, recipe, t_eps=eps), x, n)) for x in points]
-                    for n in (10, 100)} for eps in CLAMPS if eps != T_EPS}
+    clamps = {eps: {n: [scores(fm.as_velocity(model, recipe, t_eps=eps), x, n) for x in points]
+                    for n in ((10, 100) if eps < T_EPS else (10,))} for eps in CLAMPS if eps != T_EPS}
     field = fm.as_velocity(model, recipe, t_eps=T_EPS)
-    grids = {rho: {10: [scores(fm.euler(field, x, None, times=fm.time_grid(10, rho=rho))) for x in points]}
+    grids = {rho: {10: [scores(field, x, 10, fm.time_grid(10, rho=rho)) for x in points]}
              for rho in RHOS if rho != 1.0}
     return {"clamp": clamps, "grid": grids}
 
@@ -164,17 +173,27 @@ def main(argv: list[str] | None = None) -> dict:
 
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--quick", action="store_true")
+    pre.add_argument("--path", choices=PATHS, default=None)
+    pre.add_argument("--combine", action="store_true")
     known, rest = pre.parse_known_args(argv)
     args, out = _results.parse(__doc__.splitlines()[0], "diffusion", rest)
     if known.quick and args.out is None:
         out = _results.RESULTS / "diffusion_quick.json"
     if args.table:
         return _results.show(out, table)
+    if known.combine:
+        return combine(out)
+    paths = PATHS if known.path is None else (known.path,)
+    if known.path is not None:
+        out = out.with_name(f"{out.stem}_part_{known.path}.json")
     budget = {"n_iterations": 30} if args.smoke else {"n_iterations": 1500} if known.quick else {}
     seeds, n_points = (SEEDS[:2], 300) if args.smoke else (SEEDS[:2], 5000) if known.quick else (SEEDS, N_POINTS)
     points = starts(seeds, n_points)
     runs, models = {}, {}
-    for path in PATHS:
+    if "linear" not in paths:  # the default recipe is every run's time reference: trained here too, timed only
+        reference = fm.train(fm.VelocityMLP(), fm.DEFAULT_RECIPE.replace(**budget), progress=False)
+        print(f"[diffusion] default recipe (time reference): trained in {reference.seconds:.1f} s", flush=True)
+    for path in paths:
         for prediction in fm.PREDICTIONS:
             recipe = fm.DEFAULT_RECIPE.replace(prediction=prediction, interpolant=path, **budget)
             trained = fm.train(fm.VelocityMLP(), recipe, progress=False)
@@ -182,20 +201,38 @@ def main(argv: list[str] | None = None) -> dict:
             models[key] = (trained.model, recipe)
             runs[key] = {"seconds": trained.seconds, "final_loss": statistics.mean(trained.losses[-100:])}
             print(f"[diffusion] {key}: trained in {trained.seconds:.1f} s", flush=True)
-    default_seconds = runs["velocity/linear"]["seconds"]
+    default_seconds = runs["velocity/linear"]["seconds"] if "linear" in paths else reference.seconds
     for key, (model, recipe) in models.items():
         runs[key]["ratio"] = runs[key]["seconds"] / default_seconds
         runs[key]["shares"] = shares(fm.as_velocity(model, recipe, t_eps=T_EPS), recipe.make_interpolant(), points)
-        if recipe.interpolant == "linear":
+        if recipe.interpolant == "linear" and recipe.prediction != "velocity":  # the clamp never touches a velocity
             runs[key].update(euler_variants(model, recipe, points))
         print(f"[diffusion] {key}: sampled", flush=True)
     exact = {path: shares(lambda x, t, p=path: fm.marginal_velocity(x, t, interpolant=fm.INTERPOLANTS[p]()),
-                          fm.INTERPOLANTS[path](), [points[0].double()]) for path in PATHS}  # one draw: the ceiling
+                          fm.INTERPOLANTS[path](), [points[0].double()]) for path in paths}  # one draw: the ceiling
     print("[diffusion] exact field sampled", flush=True)
-    result = {"runs": runs, "exact": exact, "default_seconds": default_seconds, "conversions": conversion_errors(),
-              "ddim_identity": ddim_identities(), "n_points": n_points, "seeds": list(seeds), "t_eps": T_EPS, "tv_bins": TV_BINS,
+    result = {"runs": runs, "exact": exact, "default_seconds": {path: default_seconds for path in paths},
+              "conversions": conversion_errors(), "ddim_identity": ddim_identities(), "n_points": n_points, "seeds": list(seeds), "t_eps": T_EPS, "tv_bins": TV_BINS,
               "smoke": args.smoke, "quick": known.quick, "recipe": fm.DEFAULT_RECIPE.replace(**budget).to_dict()}
     return _results.finish(out, result, table, then=lambda r: {"goals": goals(r)})
+
+
+def combine(out) -> dict:
+    """--combine: the two halves of a run split with --path linear and --path trig (two processes, one per
+    core; each trained the default recipe as its own time reference), merged into one result at `out`."""
+    import json
+
+    parts = [json.loads(out.with_name(f"{out.stem}_part_{path}.json").read_text()) for path in PATHS]
+    merged = {**parts[0], "runs": {}, "exact": {}, "default_seconds": {}}
+    for part in parts:
+        for key in ("runs", "exact", "default_seconds"):
+            merged[key].update(part[key])
+    merged["machine"] = " / ".join(dict.fromkeys(part["machine"] for part in parts)) + " (two processes, one per path)"
+    merged.pop("goals", None)
+    print(table({**merged, "goals": goals(merged)}))
+    merged["goals"] = goals(merged)
+    _results.write(out, merged)
+    return merged
 
 
 def _cell(values: list[list[float] | None]) -> str:
@@ -257,7 +294,8 @@ def table(result: dict) -> str:
         lines.append(f"| {key} | clamp t_eps = {result['t_eps']:g}, equal steps (the main table) | "
                      f"{_cell(run['shares']['euler']['10'])} | {_cell(run['shares']['euler']['100'])} |")
         for eps, row in run["clamp"].items():
-            lines.append(f"| {key} | clamp t_eps = {float(eps):g} | {_cell(row['10'])} | {_cell(row['100'])} |")
+            lines.append(f"| {key} | clamp t_eps = {float(eps):g} | {_cell(row['10'])} | "
+                         f"{_cell(row['100']) if '100' in row else '-'} |")
         for rho, row in run["grid"].items():
             lines.append(f"| {key} | grid rho = {float(rho):g} (t_eps = {result['t_eps']:g}) | {_cell(row['10'])} | - |")
     n = result["n_points"]
@@ -268,7 +306,8 @@ def table(result: dict) -> str:
                   "network call each); on the linear path DDIM is Euler (the identity above), so it is not listed. "
                   "'diverged': Euler-Maruyama's iterates left every bound (the field returned NaN). "
                   f"Networks: `fm.DEFAULT_RECIPE` with prediction and path changed, `fm.as_velocity(t_eps={result['t_eps']:g})`; "
-                  f"the default recipe (velocity / linear) trained in {result['default_seconds']:.1f} s in this run.",
+                  "the default recipe (velocity / linear), the time reference, trained in "
+                  + ", ".join(f"{s:.1f} s ({p} run)" for p, s in result["default_seconds"].items()) + ".",
               f"- machine: {result['machine']}" + (" (quick run: 1500 iterations per model, 2 draws of 5,000)" if result.get("quick") else "")]
     return "\n".join(lines)
 
