@@ -77,6 +77,7 @@ from .recipes import (
     JUDGE_RECIPE,
     MEANFLOW_RECIPE,
     NOISE_RECIPE,
+    NOISE_UNIFORM_RECIPE,
     ONE_STEP_FIT_RECIPE,
     OT_RECIPE,
     RECIPES,
