@@ -304,7 +304,9 @@ def table(result: dict) -> str:
                   f"{result.get('tv_bins', TV_BINS)} x {result.get('tv_bins', TV_BINS)} histogram of the samples and "
                   "the board's (`fm.histogram_tv`, mean over the draws; 0 is a perfect match). Evaluations = steps for all four samplers (one "
                   "network call each); on the linear path DDIM is Euler (the identity above), so it is not listed. "
-                  "'diverged': Euler-Maruyama's iterates left every bound (the field returned NaN). "
+                  "'diverged (k of 4 draws)': in k draws at least one of the points ran off to infinity (the field "
+                  "returned NaN or an infinite value; a start far in the Gaussian's tail, notebook 12 section 3), so "
+                  "no mean is given. "
                   f"Networks: `fm.DEFAULT_RECIPE` with prediction and path changed, `fm.as_velocity(t_eps={result['t_eps']:g})`; "
                   "the default recipe (velocity / linear), the time reference, trained in "
                   + ", ".join(f"{s:.1f} s ({p} run)" for p, s in result["default_seconds"].items()) + ".",
