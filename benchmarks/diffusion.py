@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """What the network predicts (notebook 12): velocity, noise, data or score, on the linear and trig paths.
 
-Run:  python3 tasks.py bench diffusion            (about 40-60 minutes on a loaded 2-core machine: eight
-                                                   trainings and about 14,000 network calls on 20,000 points)
+Run:  python3 tasks.py bench diffusion            (eight trainings and about 14,000 network calls on 20,000
+                                                   points, in one process)
       python3 tasks.py bench diffusion --path linear  and, at the same time,  --path trig, then --combine:
                                                   the same run in two processes, one per core, each with
-                                                  the default recipe as its own time reference
-      python3 tasks.py bench diffusion --quick    (1500 iterations per model, two draws of 5,000 points, a few
-                                                   minutes: a rehearsal, not the table of the benchmarks page)
-      python3 tasks.py bench diffusion --smoke    (seconds; the test suite runs this)
+                                                  the default recipe as its own time reference (17 minutes
+                                                  on a shared 2-core machine; the table of benchmarks/NOTES.md)
+      python3 tasks.py bench diffusion --quick    (1500 iterations per model, two draws of 5,000 points: a
+                                                   rehearsal, not the table of the benchmarks page)
+      python3 tasks.py bench diffusion --smoke    (about a minute; the test suite runs this)
       python3 tasks.py bench diffusion --table    (the table of the last full run, from its JSON)
 
 In one run: the default recipe (`fm.DEFAULT_RECIPE`: it predicts the velocity on the linear path) and the
