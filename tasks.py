@@ -15,6 +15,7 @@
     python3 tasks.py bench likelihood build .venv if missing, measure notebook 09's likelihood numbers
     python3 tasks.py bench guidance   build .venv if missing, measure notebook 10's guidance numbers
     python3 tasks.py bench digits     build .venv if missing, measure notebook 11's digits (time, judge, memorisation)
+    python3 tasks.py bench diffusion  build .venv if missing, measure notebook 12's prediction targets (noise, data, score, velocity)
     python3 tasks.py bench discrete   build .venv if missing, measure notebook 13's discrete flows (exactness, jumps, time)
     python3 tasks.py bench exercises  build .venv if missing, time every exercise's check with its worked solution
     python3 tasks.py bench autograde  build .venv-teacher if missing, time nbgrader's autograde of each notebook
@@ -325,7 +326,8 @@ def notebook_benches() -> tuple[str, ...]:
 
 def bench() -> int:
     """`bench`: training recipes and speed; `bench likelihood`: notebook 09's numbers; `bench straight`: notebook 07's;
-    `bench meanflow`: notebook 08's; `bench guidance`: notebook 10's; `bench digits`: notebook 11's; `bench discrete`: notebook 13's; `bench exercises`: homework compute times."""
+    `bench meanflow`: notebook 08's; `bench guidance`: notebook 10's; `bench digits`: notebook 11's; `bench diffusion`:
+    notebook 12's; `bench discrete`: notebook 13's; `bench exercises`: homework compute times."""
     name = sys.argv[2] if len(sys.argv) > 2 else None
     if name == "autograde":  # nbgrader: the teacher's environment
         ensure_teacher_env()

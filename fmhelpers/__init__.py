@@ -52,7 +52,7 @@ from .marginal import (
     marginal_score,
     marginal_velocity,
 )
-from .solvers import SOLVERS, ddim, euler, heun, integrate, midpoint, rk4
+from .solvers import SOLVERS, ddim, ddpm, euler, heun, integrate, midpoint, rk4, time_grid
 from .models import MODELS, ClassifierMLP, ConditionalMLP, DiscreteMLP, MeanFlowMLP, VelocityMLP, build_model
 from .targets import (
     TARGETS,
@@ -66,6 +66,7 @@ from .targets import (
 from .couplings import COUPLINGS, couple, draw_batch, ot_permutation, pairing
 from .recipes import (
     CONDITIONAL_TARGET_RECIPE,
+    DATA_RECIPE,
     DEFAULT_RECIPE,
     DIGITS_INDEPENDENT_RECIPE,
     DISCRETE_RECIPE,
@@ -75,10 +76,14 @@ from .recipes import (
     INDEPENDENT_MEANFLOW_RECIPE,
     JUDGE_RECIPE,
     MEANFLOW_RECIPE,
+    NOISE_RECIPE,
+    NOISE_UNIFORM_RECIPE,
     ONE_STEP_FIT_RECIPE,
     OT_RECIPE,
     RECIPES,
     REFLOW_RECIPE,
+    SCORE_RECIPE,
+    TRIG_NOISE_RECIPE,
     WRITEUP_RECIPE,
     DiscreteRecipe,
     MeanFlowRecipe,
@@ -157,6 +162,7 @@ from .metrics import (
     loss_floor,
     nearest_distance,
     pairing_cost,
+    regression_floors,
     sliced_wasserstein,
     straightness,
 )

@@ -130,6 +130,17 @@ HINTS: dict[str, dict[str, str]] = {
              "probes": "the probes need mean 0 and E[eps eps^T] = I (+-1 entries, or Gaussian)",
              "summed": "with n_probes = 16 the estimate should be the mean over the probes, not their sum",
              "nonlinear": "right on v = A x, but not on a nonlinear field: take the Jacobian at the points x"},
+    "12.1": {"general": "Tweedie's formula gives the noise view from the score; then the first of section 1's "
+                        "two equations gives the data view",
+             "linear": "that is the linear path's conversion: alpha and beta are cos and sin here",
+             "sign": "check the sign of the score term: the score is minus the noise view over alpha",
+             "square": "alpha enters twice: once from the score to the noise view, once more in x = alpha e + beta m"},
+    "12.2": {"general": "each conversion into the velocity is v = a x + b y at a given (x, t): the error moves v "
+                        "by |b| times its size; compare |b| for the four views at t = 0.05 on the linear path",
+             "name": "another view's |b| is larger near the noise end: which coefficient in the denominator "
+                     "vanishes at t = 0?",
+             "size": "the view is right, the size is not: write its |b| at t = 0.05 and multiply by the error 0.01",
+             "form": "return a tuple (name, size): the name one of 'velocity', 'noise', 'data', 'score'"},
     "13.1": {"general": "redo section 3's derivation with kappa_t in place of t: differentiate the conditional "
                         "law, eliminate the source's share, then average over the posterior",
              "linear": "that is the rate of kappa_t = t: the schedule here is t^2, and both kappa_t and its "
@@ -160,6 +171,8 @@ STRONG: dict[str, str] = {
     "09.2": "on the trig path alpha'/alpha = -(pi/2) tan(pi t/2)",
     "10.2": "grad log p_t(c | x) = grad log p_t(x | c) - grad log p_t(x), and each score comes from its field",
     "11.1": "||x_t - t y_b||^2 - ||x_t - t y_a||^2 = 2 t (1 - t) x_0 . (y_a - y_b) + t^2 ||y_a - y_b||^2",
+    "12.1": "e = -alpha s, and m = (x - alpha e) / beta",
+    "12.2": "D / beta, D / alpha and alpha D / beta: evaluate each at t = 0.05 with D = 1",
     "13.1": "the conditional rate towards x_1's token is kappa'_t / (1 - kappa_t), and kappa'_t = 2 t here",
 }
 
@@ -886,6 +899,66 @@ def check_hutchinson(my_hutchinson: Callable[..., torch.Tensor]) -> bool | None:
     else:
         key = "nonlinear"
     return _verdict("11.2", False, key)
+
+
+# ---- 12 diffusion targets ------------------------------------------------------------------------
+def check_data_from_score(data_from_score: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> bool | None:
+    """12.1: data_from_score(x, score, t) -> (n, 2): the data view E[X_1 | X_t = x] on the TRIG path (alpha =
+    cos(pi t / 2), beta = sin(pi t / 2)) at points x whose score grad log p_t(x) is `score`, for 0 < t < 1.
+
+    Checked at four times on 300 points: given the exact score, the answer must be the exact posterior mean
+    to 1e-8.
+    """
+    from .interpolants import TrigInterpolant
+    from .marginal import marginal_posterior_mean, marginal_score
+
+    check_callable("data_from_score", data_from_score, "data_from_score(x, score, t)")
+    trig, times = TrigInterpolant(), (0.1, 0.4, 0.7, 0.95)
+    x = _points(300, seed=12).double()
+    exact = [(marginal_score(x, t, interpolant=trig), marginal_posterior_mean(x, t, interpolant=trig)) for t in times]
+    ran, got = _run("12.1", lambda: [data_from_score(x.clone(), s.clone(), t) for t, (s, _) in zip(times, exact)])
+    if ran is None:
+        return None
+    got = [_tensor("data_from_score(x, score, t)", g, tuple(x.shape)) for g in got]
+    bad = next((g for g in got if isinstance(g, str)), None)
+    if bad is not None:
+        return _verdict("12.1", False, form=bad)
+    if all(_near(g, m, 1e-8) for g, (_, m) in zip(got, exact)):
+        return _verdict("12.1", True)
+    alike = lambda wants: all(_near(g, w, 1e-6) for g, w in zip(got, wants))  # noqa: E731
+    ab = [(math.cos(math.pi * t / 2), math.sin(math.pi * t / 2)) for t in times]
+    known = {"linear": [(x + (1 - t) ** 2 * s) / t for t, (s, _) in zip(times, exact)],
+             "sign": [(x - a * a * s) / b for (a, b), (s, _) in zip(ab, exact)],
+             "square": [(x + a * s) / b for (a, b), (s, _) in zip(ab, exact)]}
+    return _verdict("12.1", False, next((k for k, w in known.items() if alike(w)), "general"))
+
+
+def check_worst_near_noise(worst_near_noise: Callable[[], tuple[str, float]]) -> bool | None:
+    """12.2: worst_near_noise() -> (name, size): of the four views a network can predict ("velocity", "noise",
+    "data", "score"), the one whose error of size 0.01 at t = 0.05 on the linear path moves the velocity
+    most, and by how much (the size of the velocity's change).
+
+    Checked against `Interpolant.velocity_gain` of each view (the slope of each conversion), to 1e-6 relative.
+    """
+    from .interpolants import PREDICTIONS, LinearInterpolant
+
+    check_callable("worst_near_noise", worst_near_noise, "worst_near_noise()")
+    ran, got = _run("12.2", worst_near_noise)
+    if ran is None:
+        return None
+    if not isinstance(got, (tuple, list)) or len(got) != 2 or got[0] not in PREDICTIONS:
+        return _verdict("12.2", False, "form")
+    size = _number("the size", got[1])
+    if isinstance(size, str):
+        return _verdict("12.2", False, form=size)
+    t = torch.tensor(0.05, dtype=torch.float64)
+    gains = {name: float(LinearInterpolant().velocity_gain(t, prediction=name)) for name in PREDICTIONS}
+    name = max(gains, key=gains.get)
+    if got[0] != name:
+        return _verdict("12.2", False, "name")
+    if abs(size - 0.01 * gains[name]) > 1e-6 * 0.01 * gains[name]:
+        return _verdict("12.2", False, "size")
+    return _verdict("12.2", True)
 
 
 def check_quadratic_rate(my_rate: Callable[..., torch.Tensor]) -> bool | None:

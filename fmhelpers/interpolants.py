@@ -124,6 +124,13 @@ class Coefficients:
         """v from the score s: e = -alpha s, so v = (beta' / beta) x + (alpha D / beta) s; undefined at t = 0."""
         return (self.d_beta_t * x + self.alpha_t * self.determinant * score) / self.beta_t
 
+    def velocity_gain(self, prediction: str) -> torch.Tensor:
+        """|d v / d y|: how much the velocity moves per unit of the `prediction` view y (each conversion
+        into the velocity is v = a x + b y, this is |b|): 1, D / beta (noise), D / alpha (data),
+        alpha D / beta (score). No checks."""
+        zero = torch.zeros_like(self.alpha_t)
+        return PREDICTIONS[prediction].to_velocity(self, zero, torch.ones_like(zero)).abs()
+
     def convert(self, x: torch.Tensor, value: torch.Tensor, source: str, target: str) -> torch.Tensor:
         """`value`, the `source` view at x ("velocity", "noise", "data" or "score"), as the `target` view:
         `PREDICTIONS[target].from_velocity(self, x, PREDICTIONS[source].to_velocity(self, x, value))`.
@@ -355,6 +362,21 @@ class Interpolant:
                              f"{value.device} for x {tuple(x.shape)} on {x.device}")
         x, value, t = common_dtype(x, value, time_column(t, x))
         return self.coefficients(t).convert(x, value, source, target)
+
+    def velocity_gain(self, t: Any, *, prediction: str) -> torch.Tensor:
+        """|d v / d y| at t: an error of size err in a network's `prediction` y moves the velocity the
+        sampler integrates by gain * err (the conversion into the velocity is affine in y at each (x, t)).
+
+        Args:
+            t: a float, or shape (n,) or (n, 1), in [0, 1].
+            prediction: one of "velocity", "noise", "data", "score".
+
+        Returns:
+            shaped like `coefficients(t)`'s coefficients: 1 for the velocity, D / beta_t for the noise,
+            D / alpha_t for the data, alpha_t D / beta_t for the score (infinite where beta_t or alpha_t is 0).
+        """
+        check_choice("prediction", prediction, tuple(PREDICTIONS))
+        return self.coefficients(t).velocity_gain(prediction)
 
     @staticmethod
     def check_pair(x_0: Any, x_1: Any, t: Any) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ._checks import as_field, check_choice, check_count, check_flag, check_generator, check_points
+from ._checks import as_field, check_choice, check_count, check_flag, check_generator, check_points, check_time
 from .distributions import (
     BOARD,
     Board,
@@ -20,8 +20,8 @@ from .distributions import (
     sample_gaussian,
 )
 from .guidance import check_class, sample_class
-from .interpolants import Interpolant, check_interpolant
-from .marginal import marginal_velocity
+from .interpolants import PREDICTIONS, Interpolant, check_interpolant
+from .marginal import marginal_posterior_mean, marginal_velocity
 from .solvers import SOLVERS
 from .targets import TARGETS, point_and_goal, sample_time
 
@@ -188,6 +188,57 @@ def loss_floor(
         x_t, goal = point_and_goal(a, b, interpolant.coefficients(s), target, t=s, interpolant=interpolant, board=board)
         losses.append((exact(x_t, s) - goal).pow(2).sum(dim=1).mean())
     return torch.stack(losses).mean().item()
+
+
+def regression_floors(
+    t: Any,
+    *,
+    interpolant: Interpolant | None = None,
+    n: int = 20_000,
+    generator: torch.Generator | None = None,
+    board: Board = BOARD,
+) -> dict[str, torch.Tensor]:
+    """The regression floor of each prediction at each time: E ||goal - E[goal | X_t]||^2 over pairs.
+
+    A network trained to predict a view (`fm.PREDICTIONS`) regresses on a goal that depends on the pair,
+    not only on x_t; the best it can do is the goal's posterior mean, and what is left is the floor.
+    The goals: the velocity u_t, the noise x_0, the data x_1, and the score's denoising goal -x_0 / alpha_t
+    (its unweighted form; the recipe's score loss multiplies it by alpha_t^2, whose floor is the noise's).
+    Monte Carlo over n pairs per time (x_0 ~ N(0, I), x_1 on the board, independent), with the exact
+    posterior mean m(x_t) = E[X_1 | X_t] (`fm.marginal_posterior_mean`, float64) in place of the learned
+    one, so the only error is the Monte Carlo one (about 1 / sqrt(n) relative).
+
+    Args:
+        t: times strictly inside (0, 1): a float or shape (k,).
+        interpolant: the path (default linear).
+        n: pairs per time (the same pairs at every time, so the curves are smooth in t).
+        generator: seeds the pairs.
+        board: the target checkerboard.
+
+    Returns:
+        {"velocity", "noise", "data", "score"} -> float64 tensors of shape (k,).
+    """
+    times = check_time("t", t).reshape(-1).to(torch.float64)
+    if bool(((times <= 0) | (times >= 1)).any()):
+        raise ValueError(f"t must lie strictly inside (0, 1) (the score's goal is infinite at t = 1, and every "
+                         f"floor is trivial at the ends), got {times.tolist()}")
+    n = check_count("n", n, minimum=2)
+    interpolant = check_interpolant(interpolant)
+    check_board(board)
+    generator = check_generator("generator", generator)
+    x_0 = sample_gaussian(n, generator=generator).to(torch.float64)
+    x_1 = sample_checkerboard(n, board=board, generator=generator).to(torch.float64)
+    floors: dict[str, list[torch.Tensor]] = {name: [] for name in PREDICTIONS}
+    for time in times:
+        c = interpolant.raw_coefficients(time)  # float64 coefficients, checked above
+        x_t = c.interpolate(x_0, x_1)
+        mean = marginal_posterior_mean(x_t, time.item(), interpolant=interpolant, board=board)
+        noise = (x_t - c.beta_t * mean) / c.alpha_t  # E[X_0 | X_t], from x_t = alpha e + beta m
+        errors = {"velocity": c.conditional_velocity(x_0, x_1) - c.velocity(x_t, mean), "noise": x_0 - noise,
+                  "data": x_1 - mean, "score": -x_0 / c.alpha_t - c.score(x_t, mean)}
+        for name in PREDICTIONS:
+            floors[name].append(errors[name].pow(2).sum(dim=1).mean())
+    return {name: torch.stack(values) for name, values in floors.items()}
 
 
 def pairing_cost(x_0: torch.Tensor, x_1: torch.Tensor) -> float:

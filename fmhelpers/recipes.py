@@ -430,6 +430,17 @@ DIGITS_RECIPE = Recipe(n_iterations=4000, batch_size=256, lr=1e-3, lr_schedule="
 # independent pairs and with pairs matched by OT within each batch of 256, the same network for both.
 DIGITS_INDEPENDENT_RECIPE = DIGITS_RECIPE.replace(label_dropout=None, n_iterations=3000)
 DIGITS_OT_RECIPE = DIGITS_INDEPENDENT_RECIPE.replace(coupling="ot")
+# What the network predicts (notebook 12): the default recipe with one change, the prediction (the noise
+# E[X_0 | x], the data E[X_1 | x], or the score, trained with the weight alpha_t^2), on the linear path,
+# and the noise on the trig (variance-preserving) path. `fm.as_velocity` turns each into a velocity field
+# (benchmarks/diffusion.py compares every prediction on both paths).
+NOISE_RECIPE = DEFAULT_RECIPE.replace(prediction="noise")
+DATA_RECIPE = DEFAULT_RECIPE.replace(prediction="data")
+SCORE_RECIPE = DEFAULT_RECIPE.replace(prediction="score")
+TRIG_NOISE_RECIPE = DEFAULT_RECIPE.replace(prediction="noise", interpolant="trig")
+# The noise recipe with uniform times instead of the mixed density 0.9 * 3t^2 + 0.1 (ten times more batch
+# near t = 0, where the noise's conversion multiplies errors by 1/t): notebook 12's targeted experiment.
+NOISE_UNIFORM_RECIPE = NOISE_RECIPE.replace(time_sampling="uniform")
 # The judge of generated digits (`fm.train_judge`, cross-entropy on the training split).
 # Discrete flow matching on the gridded board (fmhelpers.discrete, notebook 13): V = 32 bins per axis,
 # the mask source, kappa_t = t, uniform times, Adam at 3e-3 on a cosine, 8000 steps of 512 (the
@@ -447,6 +458,8 @@ RECIPES: dict[str, Optimiser] = {
     "judge": JUDGE_RECIPE,
     "guidance": GUIDANCE_RECIPE,
     "discrete": DISCRETE_RECIPE,
+    "noise": NOISE_RECIPE, "data": DATA_RECIPE, "score": SCORE_RECIPE, "trig_noise": TRIG_NOISE_RECIPE,
+    "noise_uniform": NOISE_UNIFORM_RECIPE,
 }
 _DEFAULT_NAMES = {Recipe: "DEFAULT_RECIPE", MeanFlowRecipe: "MEANFLOW_RECIPE", Optimiser: "ONE_STEP_FIT_RECIPE",
                   DiscreteRecipe: "DISCRETE_RECIPE"}

@@ -126,6 +126,17 @@ def test_guidance_smoke_run_prints_its_table(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == module.table(out)
 
 
+def test_diffusion_smoke_run_prints_its_table(tmp_path, capsys):
+    module = _load("diffusion")
+    out = module.main(["--smoke", "--out", str(tmp_path / "f.json")])
+    printed = capsys.readouterr().out
+    assert set(out["runs"]) == {f"{p}/{path}" for path in ("linear", "trig") for p in ("velocity", "noise", "data", "score")}
+    assert out["runs"]["velocity/linear"]["ratio"] == 1.0 and set(out["exact"]) == {"linear", "trig"}
+    assert out["goals"]["conversions"] and out["goals"]["ddim"]  # the identities hold whatever the training
+    assert "| noise/linear | clamp t_eps = 0.001 |" in printed and "**not met**" in printed  # 30 steps are far from 0.97
+    module.main(["--table", "--out", str(tmp_path / "f.json")])
+
+
 def test_discrete_smoke_run_prints_its_tables(tmp_path, capsys):
     module = _load("discrete")
     out = module.main(["--smoke", "--out", str(tmp_path / "d.json")])

@@ -199,6 +199,29 @@ class MathCos(fm.TrigInterpolant):
         return math.cos(0.5 * math.pi * t)
 
 
+
+@pytest.mark.parametrize("path", [fm.LinearInterpolant(), fm.TrigInterpolant()], ids=["linear", "trig"])
+def test_velocity_gain_is_the_slope_of_each_conversion(path):
+    """|d v / d y| from a finite difference of `convert` (an independent route through the conversions'
+    formulas), and its closed forms D / beta, D / alpha, alpha D / beta, 1."""
+    t = torch.tensor([0.1, 0.5, 0.9], dtype=torch.float64)
+    x = torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    y = torch.randn(3, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    step = torch.zeros_like(y)
+    step[:, 0] = 1e-3
+    c = path.coefficients(t)
+    closed = {"velocity": torch.ones_like(c.alpha_t), "noise": c.determinant / c.beta_t,
+              "data": c.determinant / c.alpha_t, "score": c.alpha_t * c.determinant / c.beta_t}
+    for name in fm.PREDICTIONS:
+        moved = path.convert(x, y + step, t, source=name, target="velocity") - \
+            path.convert(x, y, t, source=name, target="velocity")
+        slope = moved[:, :1].abs() / 1e-3
+        gain = path.velocity_gain(t, prediction=name)
+        assert gain.shape == (3, 1)
+        assert torch.allclose(gain, slope, rtol=1e-9), name
+        assert torch.allclose(gain, closed[name].abs(), rtol=1e-12), name
+    assert path.velocity_gain(0.0, prediction="noise").isinf()
+
 BAD = {
     "Coefficients": (lambda: fm.LinearInterpolant().coefficients(-0.5), ValueError, "t"),
     "Interpolant float alpha": (lambda: FloatAlpha(), ValueError, "alpha"),
@@ -221,6 +244,9 @@ BAD = {
     "Interpolant convert value rows": (lambda: fm.LinearInterpolant().convert(GOOD, torch.zeros(3, 2), 0.5, source="noise",
                                                                              target="data"), ValueError, "value"),
     "interpolate x_0 1-d": (lambda: fm.LinearInterpolant().interpolate(torch.zeros(3), GOOD, 0.5), ValueError, "x_0"),
+    "Interpolant velocity_gain": (lambda: fm.LinearInterpolant().velocity_gain(0.5, prediction="eps"), ValueError,
+                                  "prediction"),
+    "Interpolant velocity_gain t": (lambda: fm.TrigInterpolant().velocity_gain(1.5, prediction="noise"), ValueError, "t"),
 }
 
 

@@ -157,6 +157,28 @@ def test_effective_sample_size():
     assert fm.effective_sample_size(two).item() == pytest.approx(1 / (p**2 + (1 - p) ** 2))
 
 
+
+def test_regression_floors_against_independent_answers():
+    """Each floor is computed from its own goal; checked against answers found another way:
+    near t = 0 the data floor is the variance of pi_1 (from 10^6 board samples); near t = 1 the noise
+    floor is d = 2 (x_t is nearly x_1, so nothing of x_0 is known); the four are one posterior variance
+    seen through the conversions (x_0 - e = -(beta/alpha)(x_1 - m), u_t - v* = (D/alpha)(x_1 - m),
+    score goal error = (x_0 - e) / alpha); and the velocity floor averaged over t is `loss_floor`."""
+    gen = torch.Generator().manual_seed(0)
+    t = torch.tensor([0.002, 0.3, 0.7, 0.998], dtype=torch.float64)
+    floors = fm.regression_floors(t, n=40_000, generator=gen)
+    board = fm.sample_checkerboard(1_000_000, generator=torch.Generator().manual_seed(1)).double()
+    assert floors["data"][0].item() == pytest.approx(board.var(0).sum().item(), rel=0.02)
+    assert floors["noise"][-1].item() == pytest.approx(2.0, rel=0.02)
+    c = fm.LinearInterpolant().coefficients(t.reshape(-1, 1))
+    ratio = lambda k: k.reshape(-1)  # noqa: E731
+    assert torch.allclose(floors["noise"], ratio(c.beta_t / c.alpha_t) ** 2 * floors["data"], rtol=1e-9)
+    assert torch.allclose(floors["velocity"], ratio(c.determinant / c.alpha_t) ** 2 * floors["data"], rtol=1e-9)
+    assert torch.allclose(floors["score"], floors["noise"] / ratio(c.alpha_t) ** 2, rtol=1e-9)
+    grid = (torch.arange(40, dtype=torch.float64) + 0.5) / 40
+    mean_floor = fm.regression_floors(grid, n=20_000, generator=gen)["velocity"].mean().item()
+    assert mean_floor == pytest.approx(fm.loss_floor(n=200_000, generator=gen), rel=0.03)
+
 BAD = {
     "frechet_distance": (lambda: fm.frechet_distance(torch.zeros(1, 3), torch.zeros(4, 3)), ValueError, "a"),
     "frechet_distance widths": (lambda: fm.frechet_distance(torch.zeros(4, 3), torch.zeros(4, 2)), ValueError, "b"),
@@ -182,6 +204,9 @@ BAD = {
     "pairing_cost empty": (lambda: fm.pairing_cost(EMPTY, EMPTY), ValueError, "x_0"),  # was NaN
     "straightness": (lambda: fm.straightness(fm.marginal_velocity, GOOD, n_steps=0), ValueError, "n_steps"),
     "straightness empty": (lambda: fm.straightness(fm.marginal_velocity, EMPTY), ValueError, "x_0"),  # was NaN
+    "regression_floors": (lambda: fm.regression_floors(1.0), ValueError, "t"),
+    "regression_floors n": (lambda: fm.regression_floors(0.5, n=1), ValueError, "n"),
+    "regression_floors interpolant": (lambda: fm.regression_floors(0.5, interpolant="trig"), TypeError, "interpolant"),
 }
 test_bad_input = table_test(BAD)
 test_bad_points = points_test({
@@ -198,6 +223,7 @@ test_bad_points = points_test({
 test_bad_generators = generator_test({
     "sliced_wasserstein": lambda g: fm.sliced_wasserstein(GOOD, GOOD, generator=g),
     "loss_floor": lambda g: fm.loss_floor(n=10, generator=g),
+    "regression_floors": lambda g: fm.regression_floors(0.5, n=10, generator=g),
     "class_scores": lambda g: fm.class_scores(GOOD, 0, generator=g),
 })
 

@@ -154,6 +154,75 @@ def test_ddim_on_the_trig_path_is_another_consistent_sampler(gen):
     assert ddim[100] < ddim[10] and ddim[100] < 0.05 and euler > 0
 
 
+
+def test_time_grid_ends_spacing_and_euler_on_it():
+    """rho = 1 is the equal grid (Euler on it is Euler); rho > 1 puts the steps closer together near t_end."""
+    assert fm.time_grid(4) == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=1e-15)
+    grid = fm.time_grid(5, rho=3.0, t_start=0.01, t_end=0.99)
+    gaps = [b - a for a, b in zip(grid, grid[1:])]
+    assert grid[0] == 0.01 and grid[-1] == 0.99 and len(grid) == 6
+    assert all(b < a for a, b in zip(gaps, gaps[1:])), gaps  # steps shrink towards the data
+    x_0 = torch.randn(50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    same = fm.euler(fm.marginal_velocity, x_0, None, times=fm.time_grid(7))
+    assert (same - fm.euler(fm.marginal_velocity, x_0, 7)).abs().max() < 1e-12
+    # an uneven grid: the recursion x <- x + (t_{k+1} - t_k) v(x, t_k), written out
+    x = x_0.clone()
+    for a, b in zip(grid, grid[1:]):
+        x = x + (b - a) * fm.marginal_velocity(x, a)
+    assert (fm.euler(fm.marginal_velocity, x_0, 5, times=grid) - x).abs().max() < 1e-12
+
+
+def _point_target_field(path, mu):
+    """The exact velocity of a target that is one point mu: its posterior mean is mu everywhere."""
+    return lambda x, t: path.coefficients(t).velocity(x, mu.expand_as(x))
+
+
+def test_ddpm_step_is_ho_et_al_posterior_on_the_trig_path():
+    """On the variance-preserving (trig) path, with abar = beta^2 in Ho et al.'s notation, one DDPM step from t to
+    s draws from N(c_0 x0_pred + c_t x_t, beta_tilde): their eq. (7), written here in their symbols."""
+    path = fm.TrigInterpolant()
+    gen = torch.Generator().manual_seed(3)
+    x_t = torch.randn(6, 2, dtype=torch.float64, generator=gen)
+    v = torch.randn(6, 2, dtype=torch.float64, generator=gen)  # any field value: the step is affine in it
+    t, s = 0.3, 0.45
+    got = fm.ddpm(lambda x, tt: v, x_t, None, interpolant=path, times=[t, s], generator=torch.Generator().manual_seed(9))
+    z = torch.randn(x_t.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(9))
+    abar_t, abar_s = math.sin(math.pi * t / 2) ** 2, math.sin(math.pi * s / 2) ** 2
+    a_step = abar_t / abar_s  # their alpha_t for this step (abar_t = abar_s a_step), beta_step = 1 - a_step
+    x0_pred = path.convert(x_t, v, t, source="velocity", target="data")
+    mean = (math.sqrt(abar_s) * (1 - a_step) / (1 - abar_t)) * x0_pred + \
+        (math.sqrt(a_step) * (1 - abar_s) / (1 - abar_t)) * x_t
+    variance = (1 - abar_s) / (1 - abar_t) * (1 - a_step)
+    assert (got - (mean + math.sqrt(variance) * z)).abs().max() < 1e-12
+
+
+@pytest.mark.parametrize("path", [fm.LinearInterpolant(), fm.TrigInterpolant()], ids=["linear", "trig"])
+def test_ddpm_keeps_the_path_law_for_a_point_target(path):
+    """With one point mu as target, m = mu is exact, so each ancestral step draws x_s from the true
+    conditional and every x_{t_k} has the law N(beta_t mu, alpha_t^2 I): checked on moments of 100,000 samples."""
+    mu = torch.tensor([[0.7, -1.2]], dtype=torch.float64)
+    x_0 = torch.randn(100_000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    grid = fm.time_grid(4, rho=2.0)
+    path_samples = fm.ddpm(_point_target_field(path, mu), x_0, None, interpolant=path, times=grid,
+                           generator=torch.Generator().manual_seed(1), return_trajectory=True)
+    for k, t in enumerate(grid):
+        c = path.coefficients(t)
+        assert (path_samples[k].mean(0) - c.beta_t * mu[0]).abs().max() < 0.02, (k, t)
+        assert (path_samples[k].std(0) - c.alpha_t).abs().max() < 0.02, (k, t)
+    assert (path_samples[-1] - mu).abs().max() < 1e-12  # the last step lands on m, no noise
+    # DDIM, the same step without noise, lands on mu too; DDPM's first step from t = 0 forgets x_0
+    assert (fm.ddim(_point_target_field(path, mu), x_0[:5], 4, interpolant=path) - mu).abs().max() < 1e-12
+    first = path_samples[1] - path.coefficients(grid[1]).beta_t * mu
+    assert abs(torch.corrcoef(torch.stack([first[:, 0], x_0[:, 0]]))[0, 1].item()) < 0.02
+
+
+def test_ddpm_on_the_exact_field_converges_and_is_seeded():
+    x_0 = torch.randn(4000, 2, generator=torch.Generator().manual_seed(0))
+    a = fm.ddpm(fm.marginal_velocity, x_0, 100, generator=torch.Generator().manual_seed(2))
+    b = fm.ddpm(fm.marginal_velocity, x_0, 100, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(a, b) and fm.in_support_fraction(a) > 0.99
+    assert fm.in_support_fraction(fm.ddpm(fm.marginal_velocity, x_0, 4, generator=torch.Generator().manual_seed(2))) < 0.9
+
 BAD = {
     "ddim": (lambda: fm.ddim(fm.marginal_velocity, GOOD, 0), ValueError, "n_steps"),
     "ddim interpolant": (lambda: fm.ddim(fm.marginal_velocity, GOOD, 2, interpolant="trig"), TypeError, "interpolant"),
@@ -168,7 +237,18 @@ BAD = {
     "midpoint": (lambda: fm.midpoint(fm.marginal_velocity, GOOD, -1), ValueError, "n_steps"),
     "rk4": (lambda: fm.rk4(fm.marginal_velocity, GOOD, 2.0), TypeError, "n_steps"),
     "integrate": (lambda: fm.integrate("rk5", lambda y, t, w: y, GOOD, 2, 0.0, 1.0), ValueError, "method"),
+    "ddpm": (lambda: fm.ddpm(fm.marginal_velocity, GOOD, 2, generator=0), TypeError, "generator"),
+    "ddpm n_steps": (lambda: fm.ddpm(fm.marginal_velocity, GOOD, 0), ValueError, "n_steps"),
+    "ddpm times": (lambda: fm.ddpm(fm.marginal_velocity, GOOD, None, times=[0.0, 0.5, 0.4]), ValueError, "times"),
+    "ddim times length": (lambda: fm.ddim(fm.marginal_velocity, GOOD, 3, times=[0.0, 1.0]), ValueError, "times"),
+    "euler times type": (lambda: fm.euler(fm.marginal_velocity, GOOD, None, times=0.5), TypeError, "times"),
+    "euler times outside": (lambda: fm.euler(fm.marginal_velocity, GOOD, None, times=[0.5, 1.5]), ValueError, "times"),
+    "euler times entries": (lambda: fm.euler(fm.marginal_velocity, GOOD, None, times=[0.0, "1"]), TypeError, "times"),
+    "time_grid": (lambda: fm.time_grid(0), ValueError, "n_steps"),
+    "time_grid rho": (lambda: fm.time_grid(4, rho=0.0), ValueError, "rho"),
+    "time_grid ends": (lambda: fm.time_grid(4, t_start=0.5, t_end=0.5), ValueError, "t_start"),
 }
 test_bad_input = table_test(BAD)
 test_bad_points = points_test({**{name: (lambda bad, f=f: f(fm.marginal_velocity, bad, 2)) for name, f in fm.SOLVERS.items()},
-                               "ddim": lambda bad: fm.ddim(fm.marginal_velocity, bad, 2)})
+                               "ddim": lambda bad: fm.ddim(fm.marginal_velocity, bad, 2),
+                               "ddpm": lambda bad: fm.ddpm(fm.marginal_velocity, bad, 2)})
