@@ -138,11 +138,12 @@ def raw_integrate(method: str, f: Callable[[torch.Tensor, float, str], torch.Ten
     likelihood's backward ODE, the average velocity). `times` (a checked grid of n_steps + 1 floats
     from t_start to t_end, see `time_grid`) replaces the equal steps."""
     a, b, c = TABLEAUX[method]
-    grid = times if times is not None else [t_start + (t_end - t_start) * k / n_steps for k in range(n_steps + 1)]
+    equal = times is None  # equal steps: one h for all, as every sampler of the package steps
+    grid = [t_start + (t_end - t_start) * k / n_steps for k in range(n_steps + 1)] if equal else times
     y = y_0
     path = [y_0.clone()] if return_trajectory else None
     for k in range(n_steps):
-        t_k, h = grid[k], grid[k + 1] - grid[k]
+        t_k, h = grid[k], (t_end - t_start) / n_steps if equal else grid[k + 1] - grid[k]
         lo, hi = min(grid[k], grid[k + 1]), max(grid[k], grid[k + 1])
         stages: list[torch.Tensor] = []
         for i, c_i in enumerate(c):

@@ -14,5 +14,6 @@ def gen():
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "slow: trains a network or runs a benchmark's smoke setting (seconds each); the test command "
+        "markers", "slow: trains a network, runs a benchmark's smoke setting or a Monte Carlo check of a second "
+        "or more; the test command "
         "leaves these out and `python3 tasks.py test --slow` runs them (.ci/run does, after the test command)")

@@ -126,6 +126,7 @@ def test_guidance_smoke_run_prints_its_table(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == module.table(out)
 
 
+@pytest.mark.slow
 def test_diffusion_smoke_run_prints_its_table(tmp_path, capsys):
     module = _load("diffusion")
     out = module.main(["--smoke", "--out", str(tmp_path / "f.json")])

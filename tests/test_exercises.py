@@ -171,6 +171,7 @@ def test_the_check_sees_the_notebooks_own_numbers(capsys):
     assert ex.check_smallest_steps(lambda f: 32, MODULES["05"].NOTEBOOK_FRACTIONS) is True
 
 
+@pytest.mark.slow
 def test_a_monte_carlo_answer_passes_where_the_exercise_allows_one(capsys):
     """03.2 allows an estimate: the floor at t = 0.001 and t = 0.999 from 100,000 pairs passes."""
     g = torch.Generator().manual_seed(0)

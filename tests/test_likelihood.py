@@ -203,6 +203,7 @@ def test_the_exact_divergence_in_10d_is_the_formula(gen):
     assert fm.divergence(wide, x[:1], 0.5).item() == pytest.approx(jacobian.trace().item(), abs=1e-12)
 
 
+@pytest.mark.slow
 def test_hutchinson_is_unbiased_with_the_variance_it_should_have(gen):
     """One Rademacher probe per point on v = A x (div = trace A): the mean over 20,000 points is the
     trace within 4 standard errors, and the variance is 2 sum_{i != j} S_ij^2, S = (A + A^T) / 2."""

@@ -52,6 +52,7 @@ def test_velocity_and_density_match_a_numerical_integral(path, t, gen):
     assert ((p - density).abs() / density).max() < 1e-4
 
 
+@pytest.mark.slow
 def test_velocity_is_orthogonal_to_functions_of_x_t_monte_carlo(gen):
     """v* = E[u_t | x_t] means E[(u_t - v*(x_t)) g(x_t)] = 0 for every g; a 5% error is caught."""
     n = 200_000

@@ -34,6 +34,7 @@ def test_histogram_tv(gen):
     assert fm.histogram_tv(torch.full((10, 2), 5.0)) == 1.0  # everything off the board
 
 
+@pytest.mark.slow
 def test_loss_floor_is_positive_and_stable():
     a = fm.loss_floor(n=100_000, generator=torch.Generator().manual_seed(0))
     b = fm.loss_floor(n=100_000, generator=torch.Generator().manual_seed(1))
@@ -55,6 +56,7 @@ def test_count_crossings():
         fm.count_crossings(torch.zeros(3, 2))
 
 
+@pytest.mark.slow
 def test_loss_floor_of_the_minibatch_target():
     """Far below the conditional floor, and lower still with larger batches (less noise in the target)."""
     kwargs = dict(n=16_384, time_sampling="later")
@@ -158,6 +160,7 @@ def test_effective_sample_size():
 
 
 
+@pytest.mark.slow
 def test_regression_floors_against_independent_answers():
     """Each floor is computed from its own goal; checked against answers found another way:
     near t = 0 the data floor is the variance of pi_1 (from 10^6 board samples); near t = 1 the noise

@@ -216,6 +216,7 @@ def test_ddpm_keeps_the_path_law_for_a_point_target(path):
     assert abs(torch.corrcoef(torch.stack([first[:, 0], x_0[:, 0]]))[0, 1].item()) < 0.02
 
 
+@pytest.mark.slow
 def test_ddpm_on_the_exact_field_converges_and_is_seeded():
     x_0 = torch.randn(4000, 2, generator=torch.Generator().manual_seed(0))
     a = fm.ddpm(fm.marginal_velocity, x_0, 100, generator=torch.Generator().manual_seed(2))
