@@ -1,16 +1,31 @@
-"""What the notebook benchmarks (straight, meanflow, guidance, digits) share: the --smoke / --table / --out
-command line, the machine's line, and writing the result JSON atomically."""
+"""What the notebook benchmarks (straight, meanflow, guidance, digits, diffusion, discrete) share: the --smoke /
+--table / --out command line, the machine's line, writing the result JSON atomically, and timing a notebook."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 from typing import Callable
 
 import torch
 
 RESULTS = Path(__file__).resolve().parent / "results"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def notebook_seconds(name: str) -> float:
+    """Wall time of the notebook `name` (in notebooks/) run top to bottom on a fresh kernel, as nbval runs it;
+    nothing is saved."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = NOTEBOOKS / name
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    return time.perf_counter() - start
 
 
 def parse(description: str, name: str, argv: list[str] | None) -> tuple[argparse.Namespace, Path]:

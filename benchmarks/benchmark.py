@@ -28,6 +28,8 @@ import torch
 import fmhelpers as fm
 from fmhelpers.widgets import steps_slider
 
+from benchmarks import _results
+
 ROOT = Path(__file__).resolve().parents[1]
 
 WRITEUP = dict(n_iterations=5001, batch_size=4096, lr=3e-3)
@@ -128,16 +130,7 @@ def slider_latency(model: torch.nn.Module, n: int, moves: int) -> dict:
 
 def notebook_seconds() -> dict:
     """Wall time of each notebook run top to bottom on a fresh kernel (as nbval runs them)."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    out = {}
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-        out[path.name] = time.perf_counter() - start
-    return out
+    return {path.name: _results.notebook_seconds(path.name) for path in sorted((ROOT / "notebooks").glob("*.ipynb"))}
 
 
 # ---- report --------------------------------------------------------------------------------------

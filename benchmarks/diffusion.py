@@ -39,7 +39,6 @@ time in the same run. Writes benchmarks/results/diffusion.json.
 from __future__ import annotations
 
 import statistics
-import time
 
 import torch
 

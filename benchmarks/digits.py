@@ -73,17 +73,6 @@ def evaluate(model, judge, data, seed: int, w: float = 1.0, n: int | None = None
     return out
 
 
-def notebook_seconds() -> float:
-    """Wall time of notebook 11 run top to bottom on a fresh kernel (as nbval runs it); nothing is saved."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    path = ROOT / "notebooks" / "11_digits.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    return time.perf_counter() - start
-
 
 def main(argv: list[str] | None = None) -> dict:
     args, out = _results.parse(__doc__.splitlines()[0], "digits", argv)
@@ -115,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
               "cpu_seconds": flow_cpu, "default_cpu_seconds": base_cpu,
               "megabytes": megabytes, "judge_held_out_accuracy": fm.judge_accuracy(judge, x_held, y_held),
               "seeds": per_seed, "guidance": guidance, "n_eval": len(y_held) if n_eval is None else n_eval,
-              "notebook_seconds": None if args.smoke else notebook_seconds(), "smoke": args.smoke,
+              "notebook_seconds": None if args.smoke else _results.notebook_seconds("11_digits.ipynb"), "smoke": args.smoke,
               "recipe": flow.recipe.to_dict()}
     return _results.finish(out, result, table, then=lambda r: {"goals": goals(r)})
 

@@ -32,7 +32,6 @@ continuous recipe's time; the notebook in at most 30 s. Writes benchmarks/result
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
@@ -148,18 +147,6 @@ def factorisation_gaps(n: int) -> dict:
     return out
 
 
-def notebook_seconds() -> float:
-    """Wall time of notebook 13 run top to bottom on a fresh kernel (as nbval runs it); nothing is saved."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    path = ROOT / "notebooks" / "13_discrete_flow_matching.ipynb"
-    nb = nbformat.read(path, as_version=4)
-    start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    return time.perf_counter() - start
-
-
 def main(argv: list[str] | None = None) -> dict:
     args, out = _results.parse(__doc__.splitlines()[0], "discrete", argv)
     if args.table:
@@ -188,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
     result["elbo"] = {"learned": fm.negative_elbo(models["mask"], V=V), "exact": fm.negative_elbo(V=V)}
     result["gap"] = factorisation_gaps(500 if smoke else 4000)
     result["n"], result["draws"] = n, draws
-    result["notebook_seconds"] = None if smoke else notebook_seconds()
+    result["notebook_seconds"] = None if smoke else _results.notebook_seconds("13_discrete_flow_matching.ipynb")
     return _results.finish(out, result, table, then=lambda r: {"goals": goals(r)})
 
 

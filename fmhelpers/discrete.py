@@ -657,15 +657,20 @@ def jump_law(rate: RateFunction, n_steps: int, *, source: str = "mask", V: int =
     return law.reshape(S, S)
 
 
-def law_tv(law: torch.Tensor, V: int = 32, *, board: Board = BOARD) -> float:
-    """Total variation between a law over the states, (V, V) or (V + 1, V + 1) with the mask token
-    last (e.g. `jump_law`), and pi_1 on the grid: 1/2 sum of |law - pi_1|."""
-    V, board = _check_grid(V, board)
+def _check_law(law: Any, V: int) -> None:
+    """A law over the states: a float tensor (V, V), or (V + 1, V + 1) with the mask token last, >= 0, summing to 1."""
     if not isinstance(law, torch.Tensor) or law.shape not in ((V, V), (V + 1, V + 1)):
         raise ValueError(f"law must be a tensor of shape ({V}, {V}) or ({V + 1}, {V + 1}), got "
                          f"{tuple(law.shape) if isinstance(law, torch.Tensor) else type(law).__name__}")
     if not law.is_floating_point() or bool((law < 0).any()) or abs(law.sum().item() - 1) > 1e-6:
         raise ValueError("law must hold probabilities: >= 0, summing to 1")
+
+
+def law_tv(law: torch.Tensor, V: int = 32, *, board: Board = BOARD) -> float:
+    """Total variation between a law over the states, (V, V) or (V + 1, V + 1) with the mask token
+    last (e.g. `jump_law`), and pi_1 on the grid: 1/2 sum of |law - pi_1|."""
+    V, board = _check_grid(V, board)
+    _check_law(law, V)
     target = torch.zeros_like(law, dtype=torch.float64)
     target[:V, :V] = raw_grid_law(V, board)
     return 0.5 * (law.to(torch.float64) - target).abs().sum().item()
@@ -826,11 +831,7 @@ def law_cross_entropy(law: torch.Tensor, V: int = 32, *, board: Board = BOARD) -
         law: float (V, V) or (V + 1, V + 1) with the mask token last, >= 0, summing to 1.
     """
     V, board = _check_grid(V, board)
-    if not isinstance(law, torch.Tensor) or law.shape not in ((V, V), (V + 1, V + 1)):
-        raise ValueError(f"law must be a tensor of shape ({V}, {V}) or ({V + 1}, {V + 1}), got "
-                         f"{tuple(law.shape) if isinstance(law, torch.Tensor) else type(law).__name__}")
-    if not law.is_floating_point() or bool((law < 0).any()) or abs(law.sum().item() - 1) > 1e-6:
-        raise ValueError("law must hold probabilities: >= 0, summing to 1")
+    _check_law(law, V)
     target = raw_grid_law(V, board)
     black = target > 0
     return -(target[black] * law[:V, :V].to(torch.float64)[black].log()).sum().item()
