@@ -124,3 +124,15 @@ def test_the_test_command_leaves_the_slow_tests_to_test_slow_which_ci_runs(monke
     assert chosen.count("-m") == 1 and chosen[chosen.index("-m") + 1] == "browser"
     ci = (ROOT / ".ci" / "run").read_text()
     assert "python3 tasks.py test ||" in ci and "python3 tasks.py test --slow ||" in ci
+
+
+def test_no_file_holds_a_merge_conflict_marker():
+    """A merge resolved in a hurry can leave its markers in prose, where no import or notebook run notices."""
+    skip = {".venv", ".venv-teacher", ".venv-site", ".git", "build", "classroom", "node_modules"}
+    found = []
+    for path in ROOT.rglob("*"):
+        if path.suffix in {".py", ".md", ".toml", ".txt", ".yml", ".cfg", ".ipynb"} and not skip & set(path.relative_to(ROOT).parts):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            found += [f"{path.relative_to(ROOT)}:{i}" for i, line in enumerate(text.splitlines(), 1)
+                      if line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "======="]
+    assert not found, found
